@@ -1,0 +1,5 @@
+//! SPEC §4: windows and counts -> `Report`.
+
+mod types;
+
+pub use types::*;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+pub use tokio_util::sync::CancellationToken;
 
 use crate::model::Record;
 
@@ -46,8 +46,17 @@ pub enum Emit {
     /// A problem worth telling the administrator that did not stop the connector
     /// (e.g. a bad line that was skipped).
     Warning(String),
+    /// An input item (e.g. a line of a file) was bad and skipped; counted in the summary.
+    Skipped(String),
     /// Progress of this connector: work done of total, where the total is known.
-    Progress { done: u64, total: Option<u64> },
+    Progress {
+        done: u64,
+        total: Option<u64>,
+    },
+    /// Sent by the collector, never by a connector: `run` returned (with the error, if
+    /// any). It travels behind the connector's records so it is announced after them.
+    #[doc(hidden)]
+    Finished(Option<String>),
 }
 
 /// One message on the shared channel from connectors to the store writer.
@@ -136,6 +145,11 @@ impl ConnectorContext {
 
     pub async fn warn(&self, message: impl Into<String>) -> Result<(), ConnectorError> {
         self.emit(Emit::Warning(message.into())).await
+    }
+
+    /// Reports an input item that was skipped (bad line, unparseable entity).
+    pub async fn skipped(&self, message: impl Into<String>) -> Result<(), ConnectorError> {
+        self.emit(Emit::Skipped(message.into())).await
     }
 
     pub async fn progress(&self, done: u64, total: Option<u64>) -> Result<(), ConnectorError> {

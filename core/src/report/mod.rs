@@ -1,5 +1,7 @@
 //! SPEC §4: windows and counts -> `Report`.
 
+mod build;
 mod types;
 
+pub use build::{build_report, window, ReportOptions};
 pub use types::*;

@@ -1,0 +1,335 @@
+//! Runs connectors concurrently into the store and reports progress.
+//!
+//! Connectors send records over one bounded channel to a single writer thread, which
+//! commits them in batched transactions. A checkpoint is saved in the same transaction as
+//! the records before it, so a cursor never runs ahead of what is stored; a failing or
+//! panicking connector ends alone and what it sent so far stays stored.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::connector::{Connector, ConnectorContext, Emit, Envelope};
+use crate::store::{Store, StoreError, WriteCounts};
+
+/// Records per transaction at the most; larger batches gain little and delay progress.
+const MAX_BATCH_RECORDS: usize = 50_000;
+/// Envelopes in flight between connectors and the writer (bounded: back pressure).
+const CHANNEL_CAPACITY: usize = 1024;
+/// How often progress events are sent at the most, per writer.
+const EVENT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Where a connector stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorState {
+    Waiting,
+    Running,
+    Done,
+    Failed(String),
+}
+
+/// What the collector tells a front end while it runs. `connector` indexes the list of
+/// connectors passed to [`collect`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectEvent {
+    Started {
+        connector: usize,
+    },
+    /// Records received and committed so far.
+    Stored {
+        connector: usize,
+        received: u64,
+        new: u64,
+    },
+    Progress {
+        connector: usize,
+        done: u64,
+        total: Option<u64>,
+    },
+    Warning {
+        connector: usize,
+        message: String,
+    },
+    Skipped {
+        connector: usize,
+        message: String,
+    },
+    /// The connector ended; everything it sent is committed.
+    Finished {
+        connector: usize,
+        state: ConnectorState,
+    },
+}
+
+/// How one connector's run went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorOutcome {
+    pub name: String,
+    pub kind: String,
+    /// Records the connector sent.
+    pub received: u64,
+    /// Rows that were new to the store (the rest were stored already).
+    pub new: WriteCounts,
+    pub warnings: u64,
+    /// Input items skipped as bad (e.g. lines of a JSONL file).
+    pub skipped: u64,
+    pub state: ConnectorState,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectSummary {
+    pub connectors: Vec<ConnectorOutcome>,
+}
+
+impl CollectSummary {
+    pub fn failed(&self) -> impl Iterator<Item = &ConnectorOutcome> {
+        self.connectors
+            .iter()
+            .filter(|c| matches!(c.state, ConnectorState::Failed(_)))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the store writer stopped unexpectedly: {0}")]
+    Writer(String),
+}
+
+/// Collects from every connector into the store at `store_path` and returns when all
+/// have ended. Events go to `events` (if given) as they happen.
+pub async fn collect(
+    store_path: PathBuf,
+    connectors: Vec<Arc<dyn Connector>>,
+    shutdown: CancellationToken,
+    events: Option<mpsc::UnboundedSender<CollectEvent>>,
+) -> Result<CollectSummary, CollectError> {
+    let names: Vec<String> = connectors.iter().map(|c| c.name().to_owned()).collect();
+    let (store, cursors) = {
+        let path = store_path.clone();
+        let names = names.clone();
+        tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let store = Store::open(&path)?;
+            let cursors = names
+                .iter()
+                .map(|n| store.cursor(n))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((store, cursors))
+        })
+        .await
+        .map_err(|e| CollectError::Writer(e.to_string()))??
+    };
+
+    let mut outcomes: Vec<ConnectorOutcome> = connectors
+        .iter()
+        .map(|c| ConnectorOutcome {
+            name: c.name().to_owned(),
+            kind: c.kind().to_owned(),
+            received: 0,
+            new: WriteCounts::default(),
+            warnings: 0,
+            skipped: 0,
+            state: ConnectorState::Waiting,
+        })
+        .collect();
+
+    let (tx, rx) = mpsc::channel::<Envelope>(CHANNEL_CAPACITY);
+    let writer_events = events.clone();
+    let writer_names = names.clone();
+    let writer = tokio::task::spawn_blocking(move || {
+        write_loop(store, rx, &writer_names, writer_events.as_ref())
+    });
+
+    for (index, (connector, cursor)) in connectors.into_iter().zip(cursors).enumerate() {
+        let ctx = ConnectorContext::new(
+            index,
+            connector.name(),
+            cursor,
+            tx.clone(),
+            shutdown.clone(),
+        );
+        let done_tx = tx.clone();
+        if let Some(ev) = &events {
+            let _ = ev.send(CollectEvent::Started { connector: index });
+        }
+        tokio::spawn(async move {
+            // A panic inside a connector is caught here and reported as its failure.
+            let result = tokio::spawn(async move { connector.run(ctx).await }).await;
+            let error = match result {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(join) if join.is_panic() => {
+                    Some(format!("panicked: {}", panic_message(&join.into_panic())))
+                }
+                Err(join) => Some(join.to_string()),
+            };
+            let _ = done_tx
+                .send(Envelope {
+                    connector: index,
+                    emit: Emit::Finished(error),
+                })
+                .await;
+        });
+    }
+    drop(tx);
+
+    let stats = writer
+        .await
+        .map_err(|e| CollectError::Writer(e.to_string()))??;
+    for (outcome, stat) in outcomes.iter_mut().zip(stats) {
+        outcome.received = stat.received;
+        outcome.new = stat.new;
+        outcome.warnings = stat.warnings;
+        outcome.skipped = stat.skipped;
+        outcome.state = stat.state;
+    }
+    Ok(CollectSummary {
+        connectors: outcomes,
+    })
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Stat {
+    received: u64,
+    new: WriteCounts,
+    warnings: u64,
+    skipped: u64,
+    state: ConnectorState,
+    dirty: bool,
+}
+
+fn write_loop(
+    mut store: Store,
+    mut rx: mpsc::Receiver<Envelope>,
+    names: &[String],
+    events: Option<&mpsc::UnboundedSender<CollectEvent>>,
+) -> Result<Vec<Stat>, StoreError> {
+    let mut stats = vec![
+        Stat {
+            received: 0,
+            new: WriteCounts::default(),
+            warnings: 0,
+            skipped: 0,
+            state: ConnectorState::Running,
+            dirty: false,
+        };
+        names.len()
+    ];
+    let send = |e: CollectEvent| {
+        if let Some(ev) = events {
+            let _ = ev.send(e);
+        }
+    };
+    let mut writer = store.writer()?;
+    let mut last_event = Instant::now();
+    let mut finished: Vec<(usize, ConnectorState)> = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = writer.begin()?;
+        let mut in_batch = 0usize;
+        // Per-connector counts of new rows in this transaction.
+        let mut new_by: Vec<WriteCounts> = vec![WriteCounts::default(); names.len()];
+        let mut next = Some(first);
+        while let Some(env) = next.take() {
+            let i = env.connector;
+            let before = batch.counts;
+            match env.emit {
+                Emit::Record(r) => {
+                    batch.record(&r)?;
+                    stats[i].received += 1;
+                    in_batch += 1;
+                }
+                Emit::Batch(rs) => {
+                    for r in &rs {
+                        batch.record(r)?;
+                    }
+                    stats[i].received += rs.len() as u64;
+                    in_batch += rs.len();
+                }
+                Emit::Checkpoint(cursor) => batch.save_cursor(&names[i], &cursor)?,
+                Emit::Warning(message) => {
+                    tracing::warn!(connector = %names[i], "{message}");
+                    stats[i].warnings += 1;
+                    send(CollectEvent::Warning {
+                        connector: i,
+                        message,
+                    });
+                }
+                Emit::Skipped(message) => {
+                    tracing::warn!(connector = %names[i], "skipped: {message}");
+                    stats[i].skipped += 1;
+                    send(CollectEvent::Skipped {
+                        connector: i,
+                        message,
+                    });
+                }
+                Emit::Progress { done, total } => send(CollectEvent::Progress {
+                    connector: i,
+                    done,
+                    total,
+                }),
+                Emit::Finished(error) => {
+                    let state = match error {
+                        None => ConnectorState::Done,
+                        Some(e) => ConnectorState::Failed(e),
+                    };
+                    finished.push((i, state));
+                }
+            }
+            let after = batch.counts;
+            new_by[i].observations += after.observations - before.observations;
+            new_by[i].syncs += after.syncs - before.syncs;
+            new_by[i].integrations += after.integrations - before.integrations;
+            stats[i].dirty = true;
+            if in_batch < MAX_BATCH_RECORDS {
+                next = rx.try_recv().ok();
+            }
+        }
+        batch.commit()?;
+        for (stat, new) in stats.iter_mut().zip(new_by) {
+            stat.new.add(new);
+        }
+        // Announce only what is committed.
+        let due = last_event.elapsed() >= EVENT_INTERVAL || !finished.is_empty();
+        if due {
+            last_event = Instant::now();
+            for (i, stat) in stats.iter_mut().enumerate() {
+                if stat.dirty {
+                    stat.dirty = false;
+                    send(CollectEvent::Stored {
+                        connector: i,
+                        received: stat.received,
+                        new: stat.new.total(),
+                    });
+                }
+            }
+        }
+        for (i, state) in finished.drain(..) {
+            match &state {
+                ConnectorState::Failed(e) => {
+                    tracing::error!(connector = %names[i], "failed: {e}")
+                }
+                _ => tracing::info!(connector = %names[i], received = stats[i].received, "done"),
+            }
+            stats[i].state = state.clone();
+            send(CollectEvent::Finished {
+                connector: i,
+                state,
+            });
+        }
+    }
+    Ok(stats)
+}

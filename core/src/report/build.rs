@@ -1,0 +1,510 @@
+//! Builds the [`Report`] from the store: one streaming pass over observations (both
+//! windows at once, aggregated per distinct identity tuple), one over syncs, then
+//! identity resolution on the aggregated tuples.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Months, Utc};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::identity::{self, IdentityInput, IdentityRules, ServiceAccountPatterns};
+use crate::model::{Integration, IntegrationStatus, Interaction};
+use crate::store::{from_millis, to_millis, Store, StoreError, StoredIdentity};
+
+use super::types::*;
+
+/// What a report is computed with, besides the stored records.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    pub as_of: DateTime<Utc>,
+    pub rules: IdentityRules,
+    /// Glob patterns (`*` wildcard) for service accounts, tested against every email,
+    /// username and display name of a user.
+    pub service_account_patterns: Vec<String>,
+}
+
+impl ReportOptions {
+    pub fn new(as_of: DateTime<Utc>) -> Self {
+        ReportOptions {
+            as_of,
+            rules: IdentityRules::default(),
+            service_account_patterns: Vec::new(),
+        }
+    }
+}
+
+/// The window `kind` ending at `as_of`: calendar months back, both ends inclusive.
+pub fn window(kind: WindowKind, as_of: DateTime<Utc>) -> Window {
+    let start = as_of
+        .checked_sub_months(Months::new(kind.months()))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    Window {
+        kind,
+        start,
+        end: as_of,
+    }
+}
+
+/// Per identity tuple and window: how often, when last, and how it was seen.
+#[derive(Debug, Clone, Copy, Default)]
+struct Agg {
+    count: u64,
+    last: i64,
+    interactions: u8,
+}
+
+impl Agg {
+    fn add(&mut self, at: i64, interaction: u8) {
+        self.count += 1;
+        self.last = self.last.max(at);
+        if interaction < 8 {
+            self.interactions |= 1 << interaction;
+        }
+    }
+}
+
+/// Builds both windows' report at `opts.as_of`.
+pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, StoreError> {
+    let windows = [
+        window(WindowKind::SixMonths, opts.as_of),
+        window(WindowKind::OneYear, opts.as_of),
+    ];
+    let starts = [to_millis(windows[0].start), to_millis(windows[1].start)];
+    let end = to_millis(opts.as_of);
+    let from = starts[0].min(starts[1]);
+
+    let max_id = usize::try_from(store.max_identity_id()?).unwrap_or(0);
+    let mut aggs: Vec<[Agg; 2]> = vec![[Agg::default(); 2]; max_id + 1];
+    store.for_each_observation(from, end, |id, at, interaction| {
+        if let Some(slot) = usize::try_from(id).ok().and_then(|i| aggs.get_mut(i)) {
+            for w in 0..2 {
+                if at >= starts[w] {
+                    slot[w].add(at, interaction);
+                }
+            }
+        }
+    })?;
+
+    // Only tuples seen in some window are kept in memory.
+    let mut identities: FxHashMap<usize, StoredIdentity> = FxHashMap::default();
+    store.for_each_identity(|id, identity| {
+        let seen = usize::try_from(id)
+            .ok()
+            .and_then(|i| aggs.get(i))
+            .is_some_and(|a| a[0].count > 0 || a[1].count > 0);
+        if seen {
+            if let Ok(i) = usize::try_from(id) {
+                identities.insert(i, identity);
+            }
+        }
+    })?;
+
+    let syncs = SyncFacts::read(store, starts, end)?;
+    let integrations = store.integrations()?;
+    let patterns = ServiceAccountPatterns::new(&opts.service_account_patterns);
+
+    let make = |w: usize| {
+        let (summary, user_counts, all_systems, users) =
+            users_for_window(&aggs, w, &identities, &opts.rules, &patterns);
+        let mut report = WindowReport {
+            window: windows[w],
+            summary,
+            user_counts,
+            all_systems,
+            entity_types: Vec::new(),
+            projects: Vec::new(),
+            synced: Vec::new(),
+            users,
+        };
+        syncs.fill(w, &windows[w], &integrations, &mut report);
+        report
+    };
+    Ok(Report {
+        as_of: opts.as_of,
+        six_months: make(0),
+        one_year: make(1),
+    })
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    let t = s.trim();
+    (!t.is_empty()).then_some(t)
+}
+
+type UserParts = (Summary, Vec<SystemUserCount>, SystemUserCount, Vec<UserRow>);
+
+fn users_for_window(
+    aggs: &[[Agg; 2]],
+    w: usize,
+    identities: &FxHashMap<usize, StoredIdentity>,
+    rules: &IdentityRules,
+    patterns: &ServiceAccountPatterns,
+) -> UserParts {
+    let mut ids: Vec<usize> = identities
+        .keys()
+        .copied()
+        .filter(|&i| aggs[i][w].count > 0)
+        .collect();
+    ids.sort_unstable();
+    let tuples: Vec<&StoredIdentity> = ids.iter().map(|i| &identities[i]).collect();
+    let inputs: Vec<IdentityInput<'_>> = tuples
+        .iter()
+        .map(|t| IdentityInput {
+            email: non_empty(&t.email),
+            username: non_empty(&t.username),
+            display_name: non_empty(&t.display_name),
+        })
+        .collect();
+    let resolution = identity::resolve(&inputs, rules);
+
+    let mut summary = Summary {
+        unidentified_observations: resolution
+            .unidentified
+            .iter()
+            .map(|&k| aggs[ids[k]][w].count)
+            .sum(),
+        invalid_emails: resolution
+            .invalid_emails
+            .iter()
+            .map(|&k| tuples[k].email.trim().to_lowercase())
+            .collect::<FxHashSet<String>>()
+            .len() as u64,
+        ..Summary::default()
+    };
+
+    let mut per_system: BTreeMap<String, [u64; 4]> = BTreeMap::new();
+    let mut users = Vec::with_capacity(resolution.users.len());
+    for user in &resolution.users {
+        let row = user_row(user, &ids, &tuples, aggs, w, patterns);
+        if row.service_account {
+            summary.service_accounts += 1;
+        } else {
+            let r = row.identified_by.index();
+            summary.total_unique_users += 1;
+            summary.by_rule[r] += 1;
+            for (system, _) in &row.observed_in {
+                per_system.entry(system.clone()).or_default()[r] += 1;
+            }
+        }
+        users.push(row);
+    }
+    users.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+
+    let user_counts = per_system
+        .into_iter()
+        .map(|(system, by_rule)| SystemUserCount {
+            system,
+            count: by_rule.iter().sum(),
+            by_rule,
+        })
+        .collect();
+    let all_systems = SystemUserCount {
+        system: "All Systems".into(),
+        count: summary.total_unique_users,
+        by_rule: summary.by_rule,
+    };
+    (summary, user_counts, all_systems, users)
+}
+
+fn sort_key(u: &UserRow) -> (String, String, String) {
+    let first = |v: &[String]| v.first().map(|s| s.to_lowercase()).unwrap_or_default();
+    (
+        first(&u.emails),
+        first(&u.usernames),
+        first(&u.display_names),
+    )
+}
+
+fn user_row(
+    user: &identity::ResolvedUser,
+    ids: &[usize],
+    tuples: &[&StoredIdentity],
+    aggs: &[[Agg; 2]],
+    w: usize,
+    patterns: &ServiceAccountPatterns,
+) -> UserRow {
+    let mut emails = BTreeSet::new();
+    let mut usernames = BTreeSet::new();
+    // Display names compare case-insensitively; the first spelling (in sorted order) is shown.
+    let mut display_names: BTreeMap<String, String> = BTreeMap::new();
+    let mut systems: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut interactions = 0u8;
+    let mut service_account = false;
+    let mut last = i64::MIN;
+    let mut usernames_by_email: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+    for &k in &user.members {
+        let t = tuples[k];
+        let agg = aggs[ids[k]][w];
+        let email = identity::normalize_email(&t.email).map(|e| e.into_owned());
+        let username = identity::normalize_username(&t.username).map(|u| u.into_owned());
+        if let Some(e) = &email {
+            emails.insert(e.clone());
+        }
+        if let Some(u) = &username {
+            usernames.insert(u.clone());
+        }
+        if let Some(d) = identity::normalize_display_name(&t.display_name) {
+            let d = d.into_owned();
+            let key = d.to_lowercase();
+            let slot = display_names.entry(key).or_insert_with(|| d.clone());
+            if d < *slot {
+                *slot = d;
+            }
+        }
+        if let (Some(e), Some(u)) = (email, username) {
+            usernames_by_email
+                .entry(e)
+                .or_default()
+                .insert((u, t.system.clone()));
+        }
+        let seen = systems.entry(t.system.as_str()).or_insert(i64::MIN);
+        *seen = (*seen).max(agg.last);
+        interactions |= agg.interactions;
+        service_account |= t.service_account;
+        last = last.max(agg.last);
+    }
+    let display_names: Vec<String> = display_names.into_values().collect();
+    if !service_account && !patterns.is_empty() {
+        service_account = emails
+            .iter()
+            .chain(usernames.iter())
+            .chain(display_names.iter())
+            .any(|v| patterns.matches(v));
+    }
+    let mut duplicates = Vec::new();
+    for pairs in usernames_by_email.values() {
+        let distinct_users: BTreeSet<&String> = pairs.iter().map(|(u, _)| u).collect();
+        let distinct_systems: BTreeSet<&String> = pairs.iter().map(|(_, s)| s).collect();
+        if distinct_users.len() > 1 && distinct_systems.len() > 1 {
+            duplicates.extend(pairs.iter().cloned());
+        }
+    }
+    UserRow {
+        emails: emails.into_iter().collect(),
+        usernames: usernames.into_iter().collect(),
+        display_names,
+        identified_by: user.rule,
+        interactions: Interaction::ALL
+            .into_iter()
+            .filter(|i| interactions & (1 << i.code()) != 0)
+            .collect(),
+        observed_in: systems
+            .into_iter()
+            .map(|(s, at)| (s.to_owned(), from_millis(at)))
+            .collect(),
+        service_account,
+        last_seen: from_millis(last),
+        duplicates,
+        shared_handles: user.shared_handles.clone(),
+        forced_merge: user.forced_merge,
+    }
+}
+
+/// Successful syncs in the windows, aggregated: what the entity type, project and synced
+/// data sheets need.
+struct SyncFacts {
+    windows: [SyncWindow; 2],
+}
+
+#[derive(Default)]
+struct SyncWindow {
+    /// (system, entity type) -> (system pairs, last synced)
+    entity_types: BTreeMap<(String, String), (BTreeSet<String>, i64)>,
+    /// unordered ((system, project), (system, project)) -> last synced
+    project_pairs: BTreeMap<((String, String), (String, String)), i64>,
+    /// unordered (system, system) -> (distinct entity pairs, last synced)
+    system_pairs: BTreeMap<(String, String), (FxHashSet<(u32, u32)>, i64)>,
+}
+
+fn ordered<T: Ord>(a: T, b: T) -> (T, T) {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+fn pair_label(a: &str, b: &str) -> String {
+    let (a, b) = ordered(a, b);
+    format!("{a} <-> {b}")
+}
+
+impl SyncFacts {
+    fn read(store: &Store, starts: [i64; 2], end: i64) -> Result<SyncFacts, StoreError> {
+        let entities = store.entities()?;
+        // An entity is (system, entity_id): project and type do not make another entity.
+        let mut canonical: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+        let mut entity_key: FxHashMap<i64, u32> = FxHashMap::default();
+        for (id, e) in &entities {
+            let next = u32::try_from(canonical.len()).unwrap_or(u32::MAX);
+            let key = *canonical
+                .entry((e.system.as_str(), e.entity_id.as_str()))
+                .or_insert(next);
+            entity_key.insert(*id, key);
+        }
+        let mut windows = [SyncWindow::default(), SyncWindow::default()];
+        let from = starts[0].min(starts[1]);
+        store.for_each_sync(from, end, |source, target, at, success| {
+            if !success {
+                return;
+            }
+            let (Some(s), Some(t)) = (entities.get(&source), entities.get(&target)) else {
+                return;
+            };
+            let (Some(&sk), Some(&tk)) = (entity_key.get(&source), entity_key.get(&target))
+            else {
+                return;
+            };
+            for w in 0..2 {
+                if at < starts[w] {
+                    continue;
+                }
+                let win = &mut windows[w];
+                let label = pair_label(&s.system, &t.system);
+                for e in [s, t] {
+                    if e.entity_type.is_empty() {
+                        continue;
+                    }
+                    let slot = win
+                        .entity_types
+                        .entry((e.system.clone(), e.entity_type.clone()))
+                        .or_insert_with(|| (BTreeSet::new(), i64::MIN));
+                    if !slot.0.contains(&label) {
+                        slot.0.insert(label.clone());
+                    }
+                    slot.1 = slot.1.max(at);
+                }
+                if !s.project.is_empty() && !t.project.is_empty() {
+                    let key = ordered(
+                        (s.system.clone(), s.project.clone()),
+                        (t.system.clone(), t.project.clone()),
+                    );
+                    let slot = win.project_pairs.entry(key).or_insert(i64::MIN);
+                    *slot = (*slot).max(at);
+                }
+                let systems = ordered(s.system.clone(), t.system.clone());
+                let slot = win
+                    .system_pairs
+                    .entry(systems)
+                    .or_insert_with(|| (FxHashSet::default(), i64::MIN));
+                slot.0.insert(ordered(sk, tk));
+                slot.1 = slot.1.max(at);
+            }
+        })?;
+        Ok(SyncFacts { windows })
+    }
+
+    fn fill(
+        &self,
+        w: usize,
+        window: &Window,
+        integrations: &[Integration],
+        report: &mut WindowReport,
+    ) {
+        let facts = &self.windows[w];
+        let start = to_millis(window.start);
+        let end = to_millis(window.end);
+
+        let project_key = |i: &Integration| {
+            ordered(
+                (i.ends[0].system.clone(), i.ends[0].project.clone()),
+                (i.ends[1].system.clone(), i.ends[1].project.clone()),
+            )
+        };
+        let in_window: Vec<&Integration> = integrations
+            .iter()
+            .filter(|i| {
+                let updated = to_millis(i.updated_at);
+                i.status == IntegrationStatus::Active
+                    || (updated >= start && updated <= end)
+                    || facts.project_pairs.contains_key(&project_key(i))
+            })
+            .collect();
+
+        let mut covered = BTreeSet::new();
+        for i in &in_window {
+            let key = project_key(i);
+            report.projects.push(ProjectRow {
+                system1: i.ends[0].system.clone(),
+                project1: i.ends[0].project.clone(),
+                system2: i.ends[1].system.clone(),
+                project2: i.ends[1].project.clone(),
+                status: match i.status {
+                    IntegrationStatus::Active => CoverageStatus::Active,
+                    IntegrationStatus::Inactive => CoverageStatus::Inactive,
+                },
+                last_updated: Some(i.updated_at),
+                last_synced: facts.project_pairs.get(&key).copied().map(from_millis),
+            });
+            covered.insert(key);
+        }
+        for (key, at) in &facts.project_pairs {
+            if covered.contains(key) {
+                continue;
+            }
+            report.projects.push(ProjectRow {
+                system1: key.0 .0.clone(),
+                project1: key.0 .1.clone(),
+                system2: key.1 .0.clone(),
+                project2: key.1 .1.clone(),
+                status: CoverageStatus::NotConfigured,
+                last_updated: None,
+                last_synced: Some(from_millis(*at)),
+            });
+        }
+        report.projects.sort_by(|a, b| {
+            (&a.system1, &a.project1, &a.system2, &a.project2).cmp(&(
+                &b.system1,
+                &b.project1,
+                &b.system2,
+                &b.project2,
+            ))
+        });
+        let projects: BTreeSet<(&str, &str)> = report
+            .projects
+            .iter()
+            .flat_map(|p| {
+                [
+                    (p.system1.as_str(), p.project1.as_str()),
+                    (p.system2.as_str(), p.project2.as_str()),
+                ]
+            })
+            .collect();
+        report.summary.unique_projects = projects.len() as u64;
+
+        for ((system, entity_type), (pairs, at)) in &facts.entity_types {
+            let covering = in_window.iter().filter(|i| {
+                i.ends
+                    .iter()
+                    .any(|e| &e.system == system && e.entity_types.iter().any(|t| t == entity_type))
+            });
+            let mut status = CoverageStatus::NotConfigured;
+            for i in covering {
+                status = match (status, i.status) {
+                    (_, IntegrationStatus::Active) | (CoverageStatus::Active, _) => {
+                        CoverageStatus::Active
+                    }
+                    _ => CoverageStatus::Inactive,
+                };
+            }
+            report.entity_types.push(EntityTypeRow {
+                system_pairs: pairs.iter().cloned().collect(),
+                system: system.clone(),
+                entity_type: entity_type.clone(),
+                status,
+                last_synced: from_millis(*at),
+            });
+        }
+        report.summary.unique_entity_types = report.entity_types.len() as u64;
+
+        for ((a, b), (pairs, at)) in &facts.system_pairs {
+            report.synced.push(SyncedRow {
+                system1: a.clone(),
+                system2: b.clone(),
+                entities: pairs.len() as u64,
+                last_synced: from_millis(*at),
+            });
+        }
+        report.summary.entities_synced = report.synced.iter().map(|r| r.entities).sum();
+    }
+}

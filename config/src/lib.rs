@@ -1,1 +1,417 @@
+//! tally's configuration (SPEC §6): a TOML file, strictly checked. Every error names the
+//! file, the line and the key, and says what to do; secrets are never read from the file,
+//! only from environment variables it names.
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tally_core::identity::IdentityRules;
+
+/// The file name looked for in the working directory and the user's config directory.
+pub const FILE_NAME: &str = "tally.toml";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `line` is 1-based; `message` names the key.
+    #[error("{path}:{line}: {message}")]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        message: String,
+    },
+    #[error("environment variable {var} (named by `{key}` of connector `{connector}`) is not set or empty; export it with the secret before running tally")]
+    MissingSecret {
+        connector: String,
+        key: String,
+        var: String,
+    },
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// Relative paths are relative to the configuration file.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("tally.db")
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        StoreSection {
+            path: default_store_path(),
+        }
+    }
+}
+
+/// `[[identity.merge]]`: identifiers (emails, usernames, display names) of one person.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ForcedMerge {
+    pub identifiers: Vec<String>,
+}
+
+/// `[identity]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySection {
+    /// Handles such as `admin` that must not link people (SPEC §3).
+    #[serde(default)]
+    pub generic_handles: Vec<String>,
+    /// Glob patterns (`*`) marking service accounts, e.g. `"svc-*"`, `"*[bot]"`.
+    #[serde(default)]
+    pub service_accounts: Vec<String>,
+    /// The organisation's own email domains (managed vs external in the insights).
+    #[serde(default)]
+    pub managed_domains: Vec<String>,
+    #[serde(default)]
+    pub merge: Vec<ForcedMerge>,
+}
+
+impl IdentitySection {
+    pub fn rules(&self) -> IdentityRules {
+        IdentityRules {
+            generic_handles: self.generic_handles.clone(),
+            forced_merges: self.merge.iter().map(|m| m.identifiers.clone()).collect(),
+        }
+    }
+}
+
+/// `[plugins]`
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PluginsSection {
+    /// Directories searched for connector plugins, relative to the configuration file.
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
+}
+
+/// `[[api.token]]`: a bearer token of the Admin API, stored as its SHA-256 hash.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiToken {
+    pub name: String,
+    pub sha256: String,
+    pub role: String,
+    #[serde(default)]
+    pub permissions: Vec<String>,
+}
+
+/// `[api]`: the Admin API of `tally serve`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    pub listen: Option<String>,
+    /// How often `tally serve` collects, e.g. `"24h"`, `"30m"`.
+    pub collect_every: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    #[serde(default)]
+    pub token: Vec<ApiToken>,
+}
+
+/// One `[[connector]]` table: name and kind checked here, the rest handed to the
+/// connector's own strict settings type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectorEntry {
+    pub name: String,
+    pub kind: String,
+    /// The table without `name` and `kind`.
+    pub settings: toml::Table,
+    /// 1-based line of the `[[connector]]` table in the file.
+    pub line: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    store: StoreSection,
+    #[serde(default)]
+    identity: IdentitySection,
+    #[serde(default)]
+    plugins: PluginsSection,
+    #[serde(default)]
+    api: ApiSection,
+    #[serde(default)]
+    connector: Vec<toml::Spanned<toml::Table>>,
+}
+
+/// A loaded configuration. Paths inside are already resolved against its directory.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The file's directory: relative paths in it resolve against this.
+    pub base_dir: PathBuf,
+    pub store_path: PathBuf,
+    pub identity: IdentitySection,
+    pub plugin_dirs: Vec<PathBuf>,
+    pub api: ApiSection,
+    pub connectors: Vec<ConnectorEntry>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()
+        .iter()
+        .take(offset.min(text.len()))
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl Config {
+    /// Reads and checks the configuration at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Checks `text` as if read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |line: usize, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            invalid(line, e.message().trim().to_owned())
+        })?;
+        let base_dir = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+        let base_dir = if base_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base_dir
+        };
+
+        let mut names = BTreeSet::new();
+        let mut connectors = Vec::new();
+        for spanned in raw.connector {
+            let line = line_of(text, spanned.span().start);
+            let mut table = spanned.into_inner();
+            let mut take_string = |key: &str| -> Result<String, ConfigError> {
+                match table.remove(key) {
+                    Some(toml::Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
+                    Some(_) => Err(invalid(
+                        line,
+                        format!("connector key `{key}` must be a non-empty string"),
+                    )),
+                    None => Err(invalid(
+                        line,
+                        format!("connector is missing the key `{key}`"),
+                    )),
+                }
+            };
+            let name = take_string("name")?;
+            let kind = take_string("kind")?;
+            if !names.insert(name.clone()) {
+                return Err(invalid(
+                    line,
+                    format!("connector `name` \"{name}\" is used twice; names must be unique"),
+                ));
+            }
+            connectors.push(ConnectorEntry {
+                name,
+                kind,
+                settings: table,
+                line,
+            });
+        }
+
+        for (i, m) in raw.identity.merge.iter().enumerate() {
+            if m.identifiers.len() < 2 {
+                return Err(invalid(
+                    1,
+                    format!("[[identity.merge]] number {}: `identifiers` needs at least two identifiers of one person", i + 1),
+                ));
+            }
+        }
+
+        Ok(Config {
+            path: path.to_path_buf(),
+            store_path: base_dir.join(&raw.store.path),
+            plugin_dirs: raw.plugins.dirs.iter().map(|d| base_dir.join(d)).collect(),
+            base_dir,
+            identity: raw.identity,
+            api: raw.api,
+            connectors,
+        })
+    }
+
+    /// Deserialises a connector's own settings strictly, naming file, line and key on
+    /// error.
+    pub fn settings<T: serde::de::DeserializeOwned>(
+        &self,
+        entry: &ConnectorEntry,
+    ) -> Result<T, ConfigError> {
+        toml::Value::Table(entry.settings.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid {
+                path: self.path.clone(),
+                line: entry.line,
+                message: format!(
+                    "connector `{}` (kind {}): {}",
+                    entry.name,
+                    entry.kind,
+                    e.message().trim()
+                ),
+            })
+    }
+
+    /// An error about `entry`, with file and line.
+    pub fn connector_error(&self, entry: &ConnectorEntry, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            line: entry.line,
+            message: format!("connector `{}` (kind {}): {}", entry.name, entry.kind, message.into()),
+        }
+    }
+}
+
+/// Reads a secret from the environment variable `var` that the configuration named.
+pub fn secret_from_env(connector: &str, key: &str, var: &str) -> Result<String, ConfigError> {
+    match std::env::var(var) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ConfigError::MissingSecret {
+            connector: connector.to_owned(),
+            key: key.to_owned(),
+            var: var.to_owned(),
+        }),
+    }
+}
+
+/// Where the configuration is looked for, in order, when `--config` is not given:
+/// `./tally.toml`, then the user's config directory (`$XDG_CONFIG_HOME/tally/tally.toml`,
+/// else `~/.config/tally/tally.toml`).
+pub fn default_locations() -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::from(FILE_NAME)];
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")));
+    if let Some(dir) = config_home {
+        out.push(dir.join("tally").join(FILE_NAME));
+    }
+    out
+}
+
+/// The first existing default location, if any.
+pub fn discover() -> Option<PathBuf> {
+    default_locations().into_iter().find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/tally/tally.toml"))
+    }
+
+    #[test]
+    fn spec_example_parses_and_resolves_paths_against_the_file() {
+        let c = parse(
+            r#"
+[store]
+path = "tally.db"
+
+[[connector]]
+name = "sync-log"
+kind = "jsonl"
+path = "records.jsonl"
+"#,
+        )
+        .expect("valid");
+        assert_eq!(c.store_path, PathBuf::from("/etc/tally/tally.db"));
+        assert_eq!(c.connectors.len(), 1);
+        assert_eq!(c.connectors[0].name, "sync-log");
+        assert_eq!(c.connectors[0].line, 5);
+        assert!(c.connectors[0].settings.contains_key("path"));
+        assert!(!c.connectors[0].settings.contains_key("kind"));
+    }
+
+    #[test]
+    fn unknown_top_level_key_names_line_and_key() {
+        let err = parse("[store]\npath = \"x.db\"\n\n[stor]\npath = 1\n")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.starts_with("/etc/tally/tally.toml:4: "), "{err}");
+        assert!(err.contains("`stor`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_in_section_names_it() {
+        let err = parse("[identity]\ngeneric_handle = []\n")
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.contains(":2: "), "{err}");
+        assert!(err.contains("generic_handle"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_names_line() {
+        let err = parse("[store]\npath = 3\n").expect_err("bad").to_string();
+        assert!(err.starts_with("/etc/tally/tally.toml:2: "), "{err}");
+    }
+
+    #[test]
+    fn duplicate_and_missing_connector_keys() {
+        let err = parse("[[connector]]\nname = \"a\"\nkind = \"jsonl\"\npath = \"x\"\n\n[[connector]]\nname = \"a\"\nkind = \"jsonl\"\npath = \"y\"\n")
+            .expect_err("dup").to_string();
+        assert!(err.contains(":6: ") && err.contains("used twice"), "{err}");
+        let err = parse("[[connector]]\nkind = \"jsonl\"\n")
+            .expect_err("missing")
+            .to_string();
+        assert!(err.contains(":1: ") && err.contains("`name`"), "{err}");
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Strict {
+        path: String,
+    }
+
+    #[test]
+    fn connector_settings_are_strict_and_errors_name_the_connector() {
+        let c = parse("\n[[connector]]\nname = \"log\"\nkind = \"jsonl\"\npaht = \"x\"\n").expect("ok");
+        let err = c
+            .settings::<Strict>(&c.connectors[0])
+            .expect_err("unknown key")
+            .to_string();
+        assert!(err.starts_with("/etc/tally/tally.toml:2: connector `log` (kind jsonl): "), "{err}");
+        assert!(err.contains("paht"), "{err}");
+    }
+
+    #[test]
+    fn missing_secret_names_the_variable_but_no_value() {
+        let err = secret_from_env("redmine-main", "token_env", "TALLY_TEST_SURELY_UNSET_VAR")
+            .expect_err("unset")
+            .to_string();
+        assert!(err.contains("TALLY_TEST_SURELY_UNSET_VAR") && err.contains("redmine-main"));
+    }
+
+    #[test]
+    fn forced_merge_needs_two_identifiers() {
+        assert!(parse("[[identity.merge]]\nidentifiers = [\"a\"]\n").is_err());
+        let c = parse("[[identity.merge]]\nidentifiers = [\"a@x.example\", \"al\"]\n").expect("ok");
+        assert_eq!(c.identity.rules().forced_merges.len(), 1);
+    }
+}

@@ -1,0 +1,31 @@
+//! tally-http: what every HTTP connector shares (DESIGN "Connectors").
+//!
+//! - [`HttpClient`]: one reqwest client (rustls with ring) per connector instance, with a
+//!   base URL, [`Auth`] (basic, bearer, API-key header), connect and request timeouts,
+//!   retries with exponential backoff and jitter on 429/5xx honouring `Retry-After`, and a
+//!   concurrency limit. Every wait ends on the collection's shutdown token.
+//! - Secrets come only from the environment variable the configuration names
+//!   ([`secret_from_env`], [`auth_from_settings`]) and never appear in errors or logs.
+//! - [`OffsetPager`] and [`TokenPager`] walk paginated listings page by page.
+//! - [`HttpError`] names the connector, the URL without secrets and the status, and says
+//!   what to check; it converts into [`tally_core::ConnectorError`].
+//!
+//! Connector conventions: each connector's `Settings` has the fields `url`,
+//! `user: Option<String>` and `token_env` itself (serde's `deny_unknown_fields` does not
+//! work through `flatten`), checks `url` with [`parse_base_url`] in `build`, and reads the
+//! secret with [`auth_from_settings`] when it runs, so one connector with a missing
+//! variable fails alone.
+
+mod auth;
+mod client;
+mod error;
+mod paging;
+mod redact;
+
+pub use auth::{secret_from_env, Auth, Secret};
+pub use client::{auth_from_settings, parse_base_url, HttpClient, HttpOptions};
+pub use error::HttpError;
+pub use paging::{OffsetPager, OffsetPaging, Page, TokenPager, TokenPaging, TokenSource};
+pub use redact::{redact_url, redact_url_str};
+pub use reqwest::{Method, Url};
+pub use tokio_util::sync::CancellationToken;

@@ -415,3 +415,24 @@ path = "records.jsonl"
         assert_eq!(c.identity.rules().forced_merges.len(), 1);
     }
 }
+
+#[cfg(test)]
+mod examples {
+    use super::*;
+
+    /// Every sample configuration shipped in `config/examples/` must load.
+    #[test]
+    fn every_example_configuration_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("examples dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                assert!(!c.connectors.is_empty(), "{} has connectors", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen >= 2, "examples found: {seen}");
+    }
+}

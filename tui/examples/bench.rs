@@ -1,0 +1,140 @@
+//! The collection and export benchmark (README "Performance"). Each phase is its own
+//! process so `/usr/bin/time -v` reports its peak memory alone; `bench/run.sh` runs them.
+//!
+//! ```text
+//! bench generate N FILE     N synthetic observations (+ N/10 syncs) as JSONL
+//! bench collect FILE DB     the jsonl connector -> the store
+//! bench export DB OUT       report + both workbooks + zip
+//! ```
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Duration, Utc};
+use tally_core::collect;
+use tally_core::report::{build_report, ReportOptions};
+use tally_core::store::Store;
+use tokio_util::sync::CancellationToken;
+
+const AS_OF: &str = "2026-11-01T00:00:00Z";
+const SYSTEMS: [&str; 5] = ["Jira", "Azure DevOps", "ServiceNow", "GitHub", "GitLab"];
+const INTERACTIONS: [&str; 5] = [
+    "mapped_user_field",
+    "comment_author",
+    "attachment_author",
+    "mention",
+    "updater",
+];
+
+/// splitmix64: deterministic, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+fn generate(n: u64, file: PathBuf) -> anyhow::Result<()> {
+    let as_of: DateTime<Utc> = AS_OF.parse()?;
+    let people = (n / 20).max(10);
+    let span = Duration::days(540).num_seconds() as u64;
+    let mut rng = Rng(42);
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&file)?);
+    for i in 0..n {
+        let p = rng.below(people);
+        let s = (p + rng.below(2)) as usize % SYSTEMS.len();
+        let system = SYSTEMS[s];
+        let at = (as_of - Duration::seconds(rng.below(span) as i64)).to_rfc3339();
+        let interaction = INTERACTIONS[rng.below(5) as usize];
+        // The identity shape each system really gives.
+        let ident = match system {
+            "Jira" if p % 3 == 0 => format!(r#""display_name":"Person {p}""#),
+            "Jira" => format!(r#""email":"p{p}@corp.example","display_name":"Person {p}""#),
+            "Azure DevOps" => format!(r#""email":"p{p}@corp.example","display_name":"Person {p}""#),
+            "ServiceNow" => format!(
+                r#""email":"p{p}@corp.example","username":"p{p}","display_name":"Person {p}""#
+            ),
+            "GitHub" => format!(r#""username":"p{p}-gh""#),
+            _ => format!(r#""username":"p{p}","email":"p{p}@corp.example""#),
+        };
+        writeln!(
+            out,
+            r#"{{"kind":"user","system":"{system}","at":"{at}",{ident},"interaction":"{interaction}","project":"P{}","entity_type":"Bug","entity_id":"E{}"}}"#,
+            p % 40,
+            i % 100_000
+        )?;
+        if i % 10 == 0 {
+            let e = rng.below(n / 20 + 1);
+            let t = (s + 1) % SYSTEMS.len();
+            let status = if rng.below(25) == 0 { "failed" } else { "success" };
+            writeln!(
+                out,
+                r#"{{"kind":"sync","at":"{at}","status":"{status}","source":{{"system":"{system}","project":"P{}","entity_type":"Bug","entity_id":"S{e}"}},"target":{{"system":"{}","project":"Q{}","entity_type":"Task","entity_id":"T{e}"}}}}"#,
+                e % 40,
+                SYSTEMS[t],
+                e % 40
+            )?;
+        }
+    }
+    out.flush()?;
+    eprintln!("generated {n} observations for {people} people into {}", file.display());
+    Ok(())
+}
+
+async fn collect_file(file: PathBuf, db: PathBuf) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let connector = Arc::new(tally_jsonl::JsonlConnector::new("bench", file));
+    let summary = collect::collect(db, vec![connector], CancellationToken::new(), None).await?;
+    let c = &summary.connectors[0];
+    eprintln!(
+        "collect: {} records ({} new) in {:.2}s, state {:?}",
+        c.received,
+        c.new.total(),
+        started.elapsed().as_secs_f64(),
+        c.state
+    );
+    Ok(())
+}
+
+fn export(db: PathBuf, out: PathBuf) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let store = Store::open(&db)?;
+    let report = build_report(&store, &ReportOptions::new(AS_OF.parse()?))?;
+    let built = started.elapsed();
+    let path = tally_core::export::write_usage_reports(&report, &out)?;
+    eprintln!(
+        "export: report {:.2}s, total {:.2}s; 1 year: {} users, {} Detailed User Report rows -> {}",
+        built.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+        report.one_year.summary.total_unique_users,
+        report.one_year.users.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| -> anyhow::Result<&String> {
+        args.get(i)
+            .with_context(|| "usage: bench generate N FILE | collect FILE DB | export DB OUT")
+    };
+    match arg(0)?.as_str() {
+        "generate" => generate(arg(1)?.parse()?, arg(2)?.into()),
+        "collect" => tokio::runtime::Runtime::new()?.block_on(collect_file(arg(1)?.into(), arg(2)?.into())),
+        "export" => export(arg(1)?.into(), arg(2)?.into()),
+        other => bail!("unknown phase {other}"),
+    }
+}

@@ -1,0 +1,130 @@
+//! From the command line to what a run needs: the configuration (or the demo data set),
+//! the store, the connectors and the report options. Shared by the terminal UI, the
+//! headless export and the Admin API, so they all count the same way.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use tally_config::Config;
+use tally_core::report::ReportOptions;
+use tally_core::Connector;
+
+use crate::registry;
+
+/// Where the data comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A configuration file.
+    Config(PathBuf),
+    /// The built-in demo data set; the reason is shown to the user.
+    Demo(String),
+}
+
+pub struct Setup {
+    pub source: Source,
+    pub config: Option<Config>,
+    pub store_path: PathBuf,
+    pub connectors: Vec<Arc<dyn Connector>>,
+    pub options: ReportOptions,
+    /// Deletes the demo's scratch store when the run ends.
+    _scratch: Option<ScratchStore>,
+}
+
+/// A store file that lives as long as the run (the demo data set is rebuilt every time).
+struct ScratchStore(PathBuf);
+
+impl Drop for ScratchStore {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = self.0.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
+}
+
+/// Parses `--as-of`, naming the flag in the error.
+pub fn parse_as_of(value: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
+    match value {
+        None => Ok(Utc::now()),
+        Some(v) => DateTime::parse_from_rfc3339(v.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .with_context(|| {
+                format!("--as-of {v:?} is not an RFC 3339 time; write e.g. 2026-11-01T00:00:00Z")
+            }),
+    }
+}
+
+/// What to do when no configuration is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// Use the demo data set and say so (the terminal UI).
+    Demo,
+    /// Fail: a scheduled export must not silently report demo data.
+    Fail,
+}
+
+pub fn setup(
+    config_flag: Option<&Path>,
+    demo: bool,
+    as_of: DateTime<Utc>,
+    fallback: Fallback,
+) -> anyhow::Result<Setup> {
+    if demo {
+        return Ok(demo_setup("--demo: the built-in demo data set".into(), as_of));
+    }
+    let path = match config_flag {
+        Some(p) => Some(p.to_path_buf()),
+        None => tally_config::discover(),
+    };
+    let Some(path) = path else {
+        let looked: Vec<String> = tally_config::default_locations()
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        return match fallback {
+            Fallback::Demo => Ok(demo_setup(
+                format!("no configuration found ({}): showing the built-in demo data", looked.join(", ")),
+                as_of,
+            )),
+            Fallback::Fail => bail!(
+                "no configuration found (looked for {}); pass --config FILE, or --demo for the demo data set",
+                looked.join(", ")
+            ),
+        };
+    };
+    let config = Config::load(&path)?;
+    let mut connectors = Vec::with_capacity(config.connectors.len());
+    for entry in &config.connectors {
+        connectors.push(registry::build(&config, entry, as_of)?);
+    }
+    let options = ReportOptions {
+        as_of,
+        rules: config.identity.rules(),
+        service_account_patterns: config.identity.service_accounts.clone(),
+    };
+    Ok(Setup {
+        source: Source::Config(path),
+        store_path: config.store_path.clone(),
+        connectors,
+        options,
+        config: Some(config),
+        _scratch: None,
+    })
+}
+
+fn demo_setup(reason: String, as_of: DateTime<Utc>) -> Setup {
+    let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let store_path =
+        std::env::temp_dir().join(format!("tally-demo-{}-{nanos}.db", std::process::id()));
+    Setup {
+        source: Source::Demo(reason),
+        config: None,
+        connectors: vec![Arc::new(tally_demo::DemoConnector::new("demo", as_of))],
+        options: ReportOptions::new(as_of),
+        _scratch: Some(ScratchStore(store_path.clone())),
+        store_path,
+    }
+}

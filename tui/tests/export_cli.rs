@@ -1,0 +1,193 @@
+//! `tally --export` end to end: real files in, the real binary, the zip read back.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+const AS_OF: &str = "2026-11-01T00:00:00Z";
+
+/// A small organisation whose every number can be worked out by hand from SPEC §3–4.
+fn write_records(dir: &Path) {
+    let lines = [
+        // Ann: username + email in Jira (rule 1), seen again in GitHub by login only.
+        r#"{"kind":"user","system":"Jira","at":"2026-10-01T10:00:00Z","email":"Ann@corp.example","username":"ann","display_name":"Ann Lee","interaction":"comment_author","project":"OPS","entity_type":"Bug","entity_id":"OPS-1"}"#,
+        r#"{"kind":"user","system":"GitHub","at":"2026-09-01T10:00:00Z","username":"ANN","interaction":"updater"}"#,
+        // Bob: email only (rule 2).
+        r#"{"kind":"user","system":"Azure DevOps","at":"2026-10-02T10:00:00Z","email":"bob@corp.example","display_name":"Bob Ray","interaction":"mapped_user_field"}"#,
+        // Cara: display name only, and only inside the 1-year window.
+        r#"{"kind":"user","system":"Jira","at":"2026-03-01T10:00:00Z","display_name":"Cara  Diaz","interaction":"mention"}"#,
+        // A bot the system flags as such.
+        r#"{"kind":"user","system":"GitHub","at":"2026-10-03T10:00:00Z","username":"dependabot[bot]","interaction":"updater","service_account":true}"#,
+        // Outside both windows.
+        r#"{"kind":"user","system":"GitLab","at":"2025-06-01T10:00:00Z","username":"zed","interaction":"updater"}"#,
+        // Not JSON at all: skipped, reported with its line number (7).
+        r#"this line is not json"#,
+        // Synced twice: one entity pair.
+        r#"{"kind":"sync","at":"2026-10-01T12:00:05Z","status":"success","source":{"system":"Jira","project":"OPS","entity_type":"Bug","entity_id":"OPS-1"},"target":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"Bug","entity_id":"11"}}"#,
+        r#"{"kind":"sync","at":"2026-10-05T12:00:05Z","status":"success","source":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"Bug","entity_id":"11"},"target":{"system":"Jira","project":"OPS","entity_type":"Bug","entity_id":"OPS-1"}}"#,
+        // Failed: not counted.
+        r#"{"kind":"sync","at":"2026-10-01T12:00:05Z","status":"failed","source":{"system":"Jira","project":"OPS","entity_type":"Task","entity_id":"OPS-2"},"target":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"Task","entity_id":"12"}}"#,
+        // Only in the 1-year window.
+        r#"{"kind":"sync","at":"2026-02-01T12:00:05Z","status":"success","source":{"system":"Jira","project":"OPS","entity_type":"Story","entity_id":"OPS-3"},"target":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"User Story","entity_id":"13"}}"#,
+        r#"{"kind":"integration","name":"OPS <-> Fabrikam","status":"active","updated_at":"2026-01-01T08:00:00Z","ends":[{"system":"Jira","project":"OPS","entity_types":["Bug","Story"]},{"system":"Azure DevOps","project":"Fabrikam","entity_types":["Bug","User Story"]}]}"#,
+        r#"{"kind":"integration","name":"HELP <-> SUP","status":"inactive","updated_at":"2025-12-01T08:00:00Z","ends":[{"system":"Jira","project":"HELP","entity_types":["Bug"]},{"system":"ServiceNow","project":"SUP","entity_types":["incident"]}]}"#,
+    ];
+    std::fs::create_dir_all(dir.join("records")).expect("mkdir");
+    std::fs::write(dir.join("records/log.jsonl"), lines.join("\n")).expect("write");
+    std::fs::write(
+        dir.join("tally.toml"),
+        "[store]\npath = \"tally.db\"\n\n[[connector]]\nname = \"sync-log\"\nkind = \"jsonl\"\npath = \"records\"\n",
+    )
+    .expect("write config");
+}
+
+#[test]
+fn export_from_a_config_gives_the_numbers_the_rules_say() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_records(dir.path());
+    let out = tally(
+        dir.path(),
+        &["--config", "tally.toml", "--export", "out.zip", "--as-of", AS_OF],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("log.jsonl:7: "), "bad line reported: {err}");
+    assert!(err.contains("1 bad input lines skipped"), "{err}");
+
+    let (names, books) = read_zip(&dir.path().join("out.zip"));
+    assert_eq!(names, vec![SIX.to_owned(), YEAR.to_owned()]);
+    let six = &books[SIX];
+    assert_eq!(
+        six.names,
+        [
+            "Summary",
+            "Unique User Count",
+            "Entity Type Count",
+            "Integrated Project Count",
+            "Synced Data Count",
+            "Detailed User Report"
+        ]
+    );
+    assert_eq!(check_agreement(six), 2.0);
+    assert_eq!(six.summary("Usernames or Emails"), 1.0);
+    assert_eq!(six.summary("Emails"), 1.0);
+    assert_eq!(six.summary("Service Accounts"), 1.0);
+    assert_eq!(six.summary("Total Unique Entity Types"), 2.0);
+    assert_eq!(six.summary("Total Unique Projects"), 2.0);
+    assert_eq!(six.summary("Total Entities Synced"), 1.0);
+    let per_system: Vec<(String, f64)> = six.sheet("Unique User Count")[1..]
+        .iter()
+        .map(|r| (text(&r[0]), number(&r[1])))
+        .collect();
+    assert_eq!(
+        per_system,
+        [
+            ("Azure DevOps".to_owned(), 1.0),
+            ("GitHub".to_owned(), 1.0),
+            ("Jira".to_owned(), 1.0),
+            ("All Systems".to_owned(), 2.0)
+        ]
+    );
+    let ann = six.sheet("Detailed User Report")[1..]
+        .iter()
+        .find(|r| text(&r[0]) == "ann@corp.example")
+        .expect("Ann's row");
+    assert_eq!(text(&ann[3]), "Usernames or Emails");
+    assert_eq!(text(&ann[5]), "GitHub (2026-09-01 10:00), Jira (2026-10-01 10:00)");
+
+    let year = &books[YEAR];
+    assert_eq!(check_agreement(year), 3.0);
+    assert_eq!(year.summary("Display Names"), 1.0);
+    assert_eq!(year.summary("Total Unique Entity Types"), 4.0);
+    assert_eq!(year.summary("Total Unique Projects"), 4.0);
+    assert_eq!(year.summary("Total Entities Synced"), 2.0);
+}
+
+#[test]
+fn exporting_twice_gives_the_same_numbers_and_stores_nothing_twice() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_records(dir.path());
+    let args = ["--config", "tally.toml", "--export", ".", "--as-of", AS_OF];
+    let first = tally(dir.path(), &args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let zip = dir.path().join("Usage Reports.zip");
+    let (_, a) = read_zip(&zip);
+    let second = tally(dir.path(), &args);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(stderr(&second).contains("(0 new)"), "{}", stderr(&second));
+    let (_, b) = read_zip(&zip);
+    for name in [SIX, YEAR] {
+        assert_eq!(a[name].sheets, b[name].sheets, "{name} identical");
+    }
+}
+
+#[test]
+fn a_bad_configuration_names_file_line_and_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        "[store]\npath = \"t.db\"\n\n[[connector]]\nname = \"log\"\nkind = \"jsonl\"\npaht = \"x.jsonl\"\n",
+    )
+    .expect("write");
+    let out = tally(dir.path(), &["--export", "out.zip"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("tally.toml:4: connector `log` (kind jsonl)"), "{err}");
+    assert!(err.contains("paht"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!dir.path().join("out.zip").exists());
+}
+
+#[test]
+fn no_configuration_and_no_demo_flag_is_refused_for_export() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = tally(dir.path(), &["--export", "out.zip"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--demo"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_as_of_is_refused_with_an_example() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = tally(dir.path(), &["--demo", "--export", "x.zip", "--as-of", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_failed_connector_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_records(dir.path());
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        "[[connector]]\nname = \"sync-log\"\nkind = \"jsonl\"\npath = \"records\"\n\n[[connector]]\nname = \"gone\"\nkind = \"jsonl\"\npath = \"missing.jsonl\"\n",
+    )
+    .expect("write");
+    let out = tally(dir.path(), &["--export", "out.zip", "--as-of", AS_OF]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "partial export: {err}");
+    assert!(err.contains("gone: FAILED"), "{err}");
+    assert!(err.contains("missing.jsonl"), "{err}");
+    let (_, books) = read_zip(&dir.path().join("out.zip"));
+    assert_eq!(books[SIX].summary("Total Unique Users"), 2.0);
+}
+
+#[test]
+fn the_demo_data_set_exports_a_believable_report() {
+    let dir = tempfile::tempdir().expect("dir");
+    // A path ending in a separator is a directory, created if missing.
+    let out = tally(dir.path(), &["--demo", "--export", "out/", "--as-of", AS_OF]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, books) = read_zip(&dir.path().join("out/Usage Reports.zip"));
+    let six = check_agreement(&books[SIX]);
+    let year = check_agreement(&books[YEAR]);
+    assert!((1500.0..=3500.0).contains(&six), "6 months: {six}");
+    assert!(year >= six && year <= 3600.0, "1 year: {year}");
+    assert!(books[YEAR].summary("Service Accounts") >= 5.0);
+    assert!(books[YEAR].summary("Total Entities Synced") > 100.0);
+    for label in ["Usernames or Emails", "Emails", "Display Names", "Usernames"] {
+        assert!(books[YEAR].summary(label) > 0.0, "{label} present in the demo");
+    }
+}

@@ -51,16 +51,44 @@ struct Agg {
     count: u64,
     last: i64,
     interactions: u8,
+    /// Bit m: seen in calendar month m of the window's month list.
+    months: u32,
 }
 
 impl Agg {
-    fn add(&mut self, at: i64, interaction: u8) {
+    fn add(&mut self, at: i64, interaction: u8, month: usize) {
         self.count += 1;
         self.last = self.last.max(at);
         if interaction < 8 {
             self.interactions |= 1 << interaction;
         }
+        if month < 32 {
+            self.months |= 1 << month;
+        }
     }
+}
+
+/// The calendar months touching `window`, as labels and the start of each (ms).
+fn months_of(window: &Window) -> Vec<(String, i64)> {
+    use chrono::{Datelike, TimeZone};
+    let mut out = Vec::new();
+    let (mut y, mut m) = (window.start.year(), window.start.month());
+    loop {
+        let Some(first) = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single() else {
+            break;
+        };
+        if first > window.end || out.len() >= 32 {
+            break;
+        }
+        out.push((format!("{y:04}-{m:02}"), to_millis(first)));
+        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    }
+    out
+}
+
+/// Index of the month `at` falls in (`starts` ascending; `at` is inside the window).
+fn month_index(starts: &[i64], at: i64) -> usize {
+    starts.partition_point(|&s| s <= at).saturating_sub(1)
 }
 
 /// Builds both windows' report at `opts.as_of`.
@@ -73,13 +101,18 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     let end = to_millis(opts.as_of);
     let from = starts[0].min(starts[1]);
 
+    let months = [months_of(&windows[0]), months_of(&windows[1])];
+    let month_starts: [Vec<i64>; 2] = [
+        months[0].iter().map(|m| m.1).collect(),
+        months[1].iter().map(|m| m.1).collect(),
+    ];
     let max_id = usize::try_from(store.max_identity_id()?).unwrap_or(0);
     let mut aggs: Vec<[Agg; 2]> = vec![[Agg::default(); 2]; max_id + 1];
     store.for_each_observation(from, end, |id, at, interaction| {
         if let Some(slot) = usize::try_from(id).ok().and_then(|i| aggs.get_mut(i)) {
             for w in 0..2 {
                 if at >= starts[w] {
-                    slot[w].add(at, interaction);
+                    slot[w].add(at, interaction, month_index(&month_starts[w], at));
                 }
             }
         }
@@ -104,8 +137,16 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     let patterns = ServiceAccountPatterns::new(&opts.service_account_patterns);
 
     let make = |w: usize| {
-        let (summary, user_counts, all_systems, users) =
+        let (summary, user_counts, all_systems, users, active_months) =
             users_for_window(&aggs, w, &identities, &opts.rules, &patterns);
+        let monthly_active = months[w]
+            .iter()
+            .zip(active_months)
+            .map(|((month, _), users)| MonthlyActive {
+                month: month.clone(),
+                users,
+            })
+            .collect();
         let mut report = WindowReport {
             window: windows[w],
             summary,
@@ -115,6 +156,8 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
             projects: Vec::new(),
             synced: Vec::new(),
             users,
+            monthly_active,
+            sync_outcomes: Vec::new(),
         };
         syncs.fill(w, &windows[w], &integrations, &mut report);
         report
@@ -131,7 +174,13 @@ fn non_empty(s: &str) -> Option<&str> {
     (!t.is_empty()).then_some(t)
 }
 
-type UserParts = (Summary, Vec<SystemUserCount>, SystemUserCount, Vec<UserRow>);
+type UserParts = (
+    Summary,
+    Vec<SystemUserCount>,
+    SystemUserCount,
+    Vec<UserRow>,
+    [u64; 32],
+);
 
 fn users_for_window(
     aggs: &[[Agg; 2]],
@@ -173,12 +222,22 @@ fn users_for_window(
     };
 
     let mut per_system: BTreeMap<String, [u64; 4]> = BTreeMap::new();
+    let mut active_months = [0u64; 32];
     let mut users = Vec::with_capacity(resolution.users.len());
     for user in &resolution.users {
         let row = user_row(user, &ids, &tuples, aggs, w, patterns);
         if row.service_account {
             summary.service_accounts += 1;
         } else {
+            let months = user
+                .members
+                .iter()
+                .fold(0u32, |m, &k| m | aggs[ids[k]][w].months);
+            for (bit, slot) in active_months.iter_mut().enumerate() {
+                if months & (1 << bit) != 0 {
+                    *slot += 1;
+                }
+            }
             let r = row.identified_by.index();
             summary.total_unique_users += 1;
             summary.by_rule[r] += 1;
@@ -203,7 +262,7 @@ fn users_for_window(
         count: summary.total_unique_users,
         by_rule: summary.by_rule,
     };
-    (summary, user_counts, all_systems, users)
+    (summary, user_counts, all_systems, users, active_months)
 }
 
 fn sort_key(u: &UserRow) -> (String, String, String) {
@@ -314,6 +373,8 @@ struct SyncWindow {
     project_pairs: BTreeMap<((String, String), (String, String)), i64>,
     /// unordered (system, system) -> (distinct entity pairs, last synced)
     system_pairs: BTreeMap<(String, String), (FxHashSet<(u32, u32)>, i64)>,
+    /// unordered (system, system) -> (successful, failed) sync records
+    outcomes: BTreeMap<(String, String), (u64, u64)>,
 }
 
 fn ordered<T: Ord>(a: T, b: T) -> (T, T) {
@@ -345,12 +406,25 @@ impl SyncFacts {
         let mut windows = [SyncWindow::default(), SyncWindow::default()];
         let from = starts[0].min(starts[1]);
         store.for_each_sync(from, end, |source, target, at, success| {
-            if !success {
-                return;
-            }
             let (Some(s), Some(t)) = (entities.get(&source), entities.get(&target)) else {
                 return;
             };
+            for w in 0..2 {
+                if at >= starts[w] {
+                    let slot = windows[w]
+                        .outcomes
+                        .entry(ordered(s.system.clone(), t.system.clone()))
+                        .or_default();
+                    if success {
+                        slot.0 += 1;
+                    } else {
+                        slot.1 += 1;
+                    }
+                }
+            }
+            if !success {
+                return;
+            }
             let (Some(&sk), Some(&tk)) = (entity_key.get(&source), entity_key.get(&target))
             else {
                 return;
@@ -506,5 +580,15 @@ impl SyncFacts {
             });
         }
         report.summary.entities_synced = report.synced.iter().map(|r| r.entities).sum();
+        report.sync_outcomes = facts
+            .outcomes
+            .iter()
+            .map(|((a, b), (succeeded, failed))| SyncOutcome {
+                system1: a.clone(),
+                system2: b.clone(),
+                succeeded: *succeeded,
+                failed: *failed,
+            })
+            .collect();
     }
 }

@@ -155,6 +155,23 @@ pub struct UserRow {
     pub forced_merge: bool,
 }
 
+/// Users active in one calendar month of the window (service accounts left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthlyActive {
+    /// `yyyy-mm`
+    pub month: String,
+    pub users: u64,
+}
+
+/// Sync records (not distinct entities) per unordered system pair, by outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncOutcome {
+    pub system1: String,
+    pub system2: String,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
 /// Everything one window shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WindowReport {
@@ -167,9 +184,12 @@ pub struct WindowReport {
     pub entity_types: Vec<EntityTypeRow>,
     pub projects: Vec<ProjectRow>,
     pub synced: Vec<SyncedRow>,
-    /// Sorted by (service account last, then) last seen descending is a view concern;
-    /// here users are sorted by their first email, username or display name.
+    /// Sorted by their first email, then username, then display name (lower-cased).
     pub users: Vec<UserRow>,
+    /// For the insights: active users per calendar month touching the window, oldest first.
+    pub monthly_active: Vec<MonthlyActive>,
+    /// For the insights: sync successes and failures per system pair.
+    pub sync_outcomes: Vec<SyncOutcome>,
 }
 
 /// Both windows at one `as_of`.

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 use tally_core::identity::IdentityRules;
@@ -101,23 +102,84 @@ pub struct PluginsSection {
 #[serde(deny_unknown_fields)]
 pub struct ApiToken {
     pub name: String,
+    /// The SHA-256 of the token, 64 hex digits, lower-cased on load. The token itself
+    /// never appears in the file (`tally token new NAME` prints both).
+    #[serde(deserialize_with = "sha256_hex")]
     pub sha256: String,
     pub role: String,
     #[serde(default)]
     pub permissions: Vec<String>,
 }
 
+/// The collection interval of `tally serve` when `collect_every` is not set.
+pub const DEFAULT_COLLECT_EVERY: Duration = Duration::from_secs(24 * 3600);
+
 /// `[api]`: the Admin API of `tally serve`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ApiSection {
     pub listen: Option<String>,
-    /// How often `tally serve` collects, e.g. `"24h"`, `"30m"`.
-    pub collect_every: Option<String>,
+    /// How often `tally serve` collects, written `"30m"`, `"24h"`, `"7d"` (also `s`);
+    /// [`ApiSection::collect_interval`] applies the default.
+    #[serde(default, deserialize_with = "duration_opt")]
+    pub collect_every: Option<Duration>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     #[serde(default)]
     pub token: Vec<ApiToken>,
+}
+
+impl ApiSection {
+    /// `collect_every`, or [`DEFAULT_COLLECT_EVERY`].
+    pub fn collect_interval(&self) -> Duration {
+        self.collect_every.unwrap_or(DEFAULT_COLLECT_EVERY)
+    }
+}
+
+/// Parses `30m`, `24h`, `7d`, `90s`: a positive whole number and one unit. One unit only,
+/// so that a value reads the same to everyone (no `1h30m` vs `90m` debates in reviews).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let hint = "write a whole number and a unit: s, m, h or d, e.g. \"30m\", \"24h\", \"7d\"";
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let unit_secs: u64 = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} is not a duration; {hint}")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; {hint}"))?;
+    if n == 0 {
+        return Err(format!("{text:?} must be longer than zero; {hint}"));
+    }
+    n.checked_mul(unit_secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{text:?} is too long"))
+}
+
+fn duration_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    parse_duration(&text)
+        .map(Some)
+        .map_err(|m| serde::de::Error::custom(format!("`collect_every`: {m}")))
+}
+
+fn sha256_hex<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let text = String::deserialize(d)?;
+    let t = text.trim();
+    // The value is a hash, not a secret, so it may be quoted back in the error.
+    if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(t.to_ascii_lowercase())
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "`sha256` must be the 64 hex digits of the token's SHA-256 (got {} characters); `tally token new NAME` prints the line to paste",
+            t.chars().count()
+        )))
+    }
 }
 
 /// One `[[connector]]` table: name and kind checked here, the rest handed to the
@@ -168,6 +230,21 @@ fn line_of(text: &str, offset: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
+}
+
+/// The line of the last `key = "value"` in `text`, or 1: for checks made after parsing,
+/// where the span is gone.
+fn line_of_key(text: &str, key: &str, value: &str) -> usize {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| {
+            let mut parts = l.splitn(2, '=');
+            parts.next().map(str::trim) == Some(key)
+                && parts.next().map(|v| v.trim().trim_matches('"')) == Some(value)
+        })
+        .map(|(i, _)| i + 1)
+        .last()
+        .unwrap_or(1)
 }
 
 impl Config {
@@ -244,6 +321,20 @@ impl Config {
             }
         }
 
+        let mut token_names = BTreeSet::new();
+        for t in &raw.api.token {
+            // Names are what the request log shows; two alike would hide who called.
+            if t.name.trim().is_empty() || !token_names.insert(t.name.as_str()) {
+                return Err(invalid(
+                    line_of_key(text, "name", &t.name),
+                    format!(
+                        "[[api.token]] `name` {:?} is empty or used twice; names must be unique",
+                        t.name
+                    ),
+                ));
+            }
+        }
+
         Ok(Config {
             path: path.to_path_buf(),
             store_path: base_dir.join(&raw.store.path),
@@ -276,11 +367,20 @@ impl Config {
     }
 
     /// An error about `entry`, with file and line.
-    pub fn connector_error(&self, entry: &ConnectorEntry, message: impl Into<String>) -> ConfigError {
+    pub fn connector_error(
+        &self,
+        entry: &ConnectorEntry,
+        message: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::Invalid {
             path: self.path.clone(),
             line: entry.line,
-            message: format!("connector `{}` (kind {}): {}", entry.name, entry.kind, message.into()),
+            message: format!(
+                "connector `{}` (kind {}): {}",
+                entry.name,
+                entry.kind,
+                message.into()
+            ),
         }
     }
 }
@@ -391,12 +491,16 @@ path = "records.jsonl"
 
     #[test]
     fn connector_settings_are_strict_and_errors_name_the_connector() {
-        let c = parse("\n[[connector]]\nname = \"log\"\nkind = \"jsonl\"\npaht = \"x\"\n").expect("ok");
+        let c =
+            parse("\n[[connector]]\nname = \"log\"\nkind = \"jsonl\"\npaht = \"x\"\n").expect("ok");
         let err = c
             .settings::<Strict>(&c.connectors[0])
             .expect_err("unknown key")
             .to_string();
-        assert!(err.starts_with("/etc/tally/tally.toml:2: connector `log` (kind jsonl): "), "{err}");
+        assert!(
+            err.starts_with("/etc/tally/tally.toml:2: connector `log` (kind jsonl): "),
+            "{err}"
+        );
         assert!(err.contains("paht"), "{err}");
     }
 
@@ -406,6 +510,51 @@ path = "records.jsonl"
             .expect_err("unset")
             .to_string();
         assert!(err.contains("TALLY_TEST_SURELY_UNSET_VAR") && err.contains("redmine-main"));
+    }
+
+    const HASH: &str = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+
+    #[test]
+    fn api_section_parses_durations_and_normalises_hashes() {
+        let c = parse(&format!(
+            "[api]\nlisten = \"127.0.0.1:9000\"\ncollect_every = \"30m\"\n\n[[api.token]]\nname = \"ops\"\nsha256 = \"{HASH}\"\nrole = \"Administrator\"\npermissions = [\"server_management:read\"]\n"
+        ))
+        .expect("valid");
+        assert_eq!(c.api.collect_interval(), Duration::from_secs(1800));
+        assert_eq!(c.api.token[0].sha256, HASH.to_ascii_lowercase());
+        assert_eq!(
+            parse("").expect("empty").api.collect_interval(),
+            DEFAULT_COLLECT_EVERY
+        );
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("45s"), Ok(Duration::from_secs(45)));
+    }
+
+    #[test]
+    fn bad_api_values_name_line_and_key() {
+        for bad in ["\"1x\"", "\"0h\"", "\"h\"", "\"1h30m\"", "\"-1d\""] {
+            let err = parse(&format!("[api]\n\ncollect_every = {bad}\n"))
+                .expect_err("bad duration")
+                .to_string();
+            assert!(
+                err.starts_with("/etc/tally/tally.toml:3: `collect_every`"),
+                "{err}"
+            );
+            assert!(err.contains("24h"), "says how to write it: {err}");
+        }
+        let err =
+            parse("[[api.token]]\nname = \"a\"\nsha256 = \"abc\"\nrole = \"Administrator\"\n")
+                .expect_err("short hash")
+                .to_string();
+        assert!(err.contains(":3: ") && err.contains("`sha256`"), "{err}");
+        let err = parse(&format!("[[api.token]]\nname = \"a\"\nsha256 = \"{HASH}\"\nrole = \"r\"\n\n[[api.token]]\nname = \"a\"\nsha256 = \"{HASH}\"\nrole = \"r\"\n"))
+            .expect_err("duplicate name")
+            .to_string();
+        assert!(err.contains(":7: ") && err.contains("used twice"), "{err}");
+        let err = parse("[api]\nlisen = \"x\"\n")
+            .expect_err("unknown")
+            .to_string();
+        assert!(err.contains(":2: ") && err.contains("lisen"), "{err}");
     }
 
     #[test]
@@ -429,7 +578,11 @@ mod examples {
             let path = entry.expect("entry").path();
             if path.extension().is_some_and(|e| e == "toml") {
                 let c = Config::load(&path).unwrap_or_else(|e| panic!("{e}"));
-                assert!(!c.connectors.is_empty(), "{} has connectors", path.display());
+                assert!(
+                    !c.connectors.is_empty(),
+                    "{} has connectors",
+                    path.display()
+                );
                 seen += 1;
             }
         }

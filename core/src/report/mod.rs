@@ -1,6 +1,7 @@
 //! SPEC §4: windows and counts -> `Report`.
 
 mod build;
+pub mod insights;
 mod types;
 
 pub use build::{build_report, window, ReportOptions};

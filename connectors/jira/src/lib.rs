@@ -1,0 +1,330 @@
+//! The Jira connector: who touched which issues, read over Jira's REST API.
+//!
+//! Two flavors: **Cloud** (REST v3, `/rest/api/3/search/jql` with `nextPageToken`, rich text
+//! in Atlassian Document Format, people identified by `accountId`) and **Data Center**
+//! (REST v2, `/rest/api/2/search` with `startAt`, wiki markup, people identified by login).
+//!
+//! It searches issues with `updated >= <cursor>` ordered by `updated`, with their changelog,
+//! and yields one `user` observation per person and interaction (SPEC §2): creators and
+//! changelog authors (`updater`), comment authors, attachment authors, people @mentioned in
+//! descriptions and comments (`mention`, accountIds resolved to profiles once per run) and
+//! the configured user fields (`mapped_user_field`). An issue whose `link_field` holds the
+//! other side's key yields a `sync` record. See `docs/connectors/jira.md`.
+
+mod collect;
+mod people;
+mod time;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tally_core::{Connector, ConnectorContext, ConnectorError};
+use tally_http::{auth_from_settings, parse_base_url, Auth, HttpClient, HttpOptions};
+
+pub use people::{mentions, person, Mention, Person};
+
+/// The `kind` of this connector in the configuration.
+pub const KIND: &str = "jira";
+
+/// Which Jira: Atlassian's Cloud, or a self-hosted Data Center / Server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Flavor {
+    #[default]
+    Cloud,
+    DataCenter,
+}
+
+impl Flavor {
+    /// The REST API version the connector speaks: v3 on Cloud (ADF bodies, `search/jql`),
+    /// v2 on Data Center (the only one it has).
+    pub fn api(self) -> &'static str {
+        match self {
+            Flavor::Cloud => "3",
+            Flavor::DataCenter => "2",
+        }
+    }
+}
+
+/// `[[connector]] kind = "jira"`, without `name` and `kind` (the config layer removes
+/// them). Unknown keys are errors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The site root, e.g. `https://corp.atlassian.net` or `https://jira.corp.example/jira`.
+    pub url: String,
+    /// Cloud: the account's email, with an API token in `token_env` (basic auth). Data
+    /// Center: a login with its password; without `user`, `token_env` holds a personal
+    /// access token sent as a bearer token (recommended).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The environment variable holding the API token, PAT or password.
+    pub token_env: String,
+    /// `cloud` (default) or `data-center`.
+    #[serde(default)]
+    pub flavor: Flavor,
+    /// Project keys to read (`OPS`, `WEB`). Empty: every project the account can browse.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// An extra JQL condition, ANDed with the project and time conditions (no `ORDER BY`).
+    #[serde(default)]
+    pub jql: Option<String>,
+    /// How far back the first run reaches, in days of `updated`.
+    #[serde(default = "default_lookback_days")]
+    pub lookback_days: u32,
+    /// Field ids whose people are `mapped_user_field` observations: `assignee`,
+    /// `reporter`, or a user-picker custom field such as `customfield_10042` (single or
+    /// multi user).
+    #[serde(default = "default_mapped_fields")]
+    pub mapped_fields: Vec<String>,
+    /// The id of the field holding the linked entity's key in another system, e.g.
+    /// `customfield_10050`; an issue with a value yields a `sync` record.
+    #[serde(default)]
+    pub link_field: Option<String>,
+    /// The system name of the other side, as shown in reports (e.g. `"Azure DevOps"`).
+    /// Required with `link_field`.
+    #[serde(default)]
+    pub link_system: Option<String>,
+    /// The other side's project (e.g. `"Fabrikam"`), when the key does not say it.
+    #[serde(default)]
+    pub link_project: Option<String>,
+    /// When the link field holds a URL, the prefix before the other side's key, e.g.
+    /// `"https://dev.azure.com/fabrikam/_workitems/edit/"`.
+    #[serde(default)]
+    pub link_url_prefix: Option<String>,
+    /// Issues per search page (1–100, default 100).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
+    /// Requests in flight at once (default 4).
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+    /// Seconds allowed for one request (default 60).
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// The system name shown in reports; default: the connector's name.
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+fn default_lookback_days() -> u32 {
+    365
+}
+
+fn default_mapped_fields() -> Vec<String> {
+    vec!["assignee".to_string(), "reporter".to_string()]
+}
+
+fn default_page_size() -> u32 {
+    100
+}
+
+fn default_max_concurrency() -> usize {
+    4
+}
+
+fn default_timeout_secs() -> u64 {
+    60
+}
+
+/// A setting that cannot work, named with its connector and key.
+#[derive(Debug, thiserror::Error)]
+#[error("connector '{connector}': {key}: {reason}")]
+pub struct SettingsError {
+    pub connector: String,
+    pub key: &'static str,
+    pub reason: String,
+}
+
+impl From<SettingsError> for ConnectorError {
+    fn from(e: SettingsError) -> Self {
+        ConnectorError::Config(e.to_string())
+    }
+}
+
+impl Settings {
+    /// Checks what serde cannot: values that parse but cannot work.
+    pub fn validate(&self, connector: &str) -> Result<(), ConnectorError> {
+        let bad = |key: &'static str, reason: &str| {
+            Err(SettingsError {
+                connector: connector.to_string(),
+                key,
+                reason: reason.to_string(),
+            }
+            .into())
+        };
+        parse_base_url(connector, &self.url)?;
+        if self.token_env.trim().is_empty() {
+            return bad(
+                "token_env",
+                "empty: name the environment variable that holds the API token",
+            );
+        }
+        if self.lookback_days == 0 {
+            return bad("lookback_days", "must be at least 1");
+        }
+        if !(1..=100).contains(&self.page_size) {
+            return bad("page_size", "must be between 1 and 100");
+        }
+        if !(1..=32).contains(&self.max_concurrency) {
+            return bad("max_concurrency", "must be between 1 and 32");
+        }
+        if self.timeout_secs == 0 {
+            return bad("timeout_secs", "must be at least 1");
+        }
+        // A key goes into JQL between quotes; a quote or backslash would break out of it.
+        if let Some(p) = self
+            .projects
+            .iter()
+            .find(|p| p.trim().is_empty() || p.contains(['"', '\\']))
+        {
+            return bad(
+                "projects",
+                &format!("{p:?} is not a project key (like \"OPS\")"),
+            );
+        }
+        if let Some(j) = &self.jql {
+            if j.to_ascii_lowercase().contains("order by") {
+                return bad(
+                    "jql",
+                    "must not have ORDER BY: the connector orders by updated itself",
+                );
+            }
+        }
+        if let Some(f) = self.mapped_fields.iter().find(|f| f.trim().is_empty()) {
+            return bad("mapped_fields", &format!("{f:?} is not a field id"));
+        }
+        match (&self.link_field, &self.link_system) {
+            (Some(_), None) => bad(
+                "link_field",
+                "needs link_system: the name of the other system as shown in reports \
+                 (e.g. \"Azure DevOps\")",
+            ),
+            (None, Some(_)) => bad(
+                "link_system",
+                "is set without link_field: name the field holding the other side's key \
+                 (e.g. \"customfield_10050\")",
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Checks `settings` and makes the connector. The secret is read when the connector runs,
+/// so a missing variable fails this connector alone, with a message naming it.
+pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
+    let options = HttpOptions {
+        request_timeout: Duration::from_secs(settings.timeout_secs),
+        max_concurrency: settings.max_concurrency,
+        ..HttpOptions::default()
+    };
+    Ok(Arc::new(JiraConnector::new(name, settings, options)?))
+}
+
+pub struct JiraConnector {
+    name: String,
+    settings: Settings,
+    options: HttpOptions,
+}
+
+impl JiraConnector {
+    /// Like [`build`], with the HTTP client's timeouts and retries given (tests shorten
+    /// them).
+    pub fn new(
+        name: &str,
+        settings: Settings,
+        options: HttpOptions,
+    ) -> Result<Self, ConnectorError> {
+        settings.validate(name)?;
+        Ok(JiraConnector {
+            name: name.to_string(),
+            settings,
+            options,
+        })
+    }
+
+    /// The system name in reports.
+    pub fn system(&self) -> &str {
+        self.settings.system.as_deref().unwrap_or(&self.name)
+    }
+
+    fn client(&self) -> Result<HttpClient, ConnectorError> {
+        let s = &self.settings;
+        // Data Center personal access tokens are bearer tokens; Cloud API tokens need the
+        // account's email as `user` (a lone Cloud token as bearer is an OAuth access token).
+        let auth = auth_from_settings(&self.name, s.user.as_deref(), Some(&s.token_env), |t| {
+            Auth::Bearer(t)
+        })?;
+        Ok(HttpClient::new(
+            &self.name,
+            &s.url,
+            auth,
+            Some(&s.token_env),
+            self.options.clone(),
+        )?)
+    }
+}
+
+#[async_trait]
+impl Connector for JiraConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
+        let client = self.client()?;
+        collect::Collector::new(client, self.system().to_string(), &self.settings)
+            .run(&ctx)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Settings, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_and_strictness() {
+        let s = parse(
+            "url = 'https://corp.atlassian.net'\nuser = 'svc@corp.example'\ntoken_env = 'JIRA_TOKEN'",
+        )
+        .unwrap();
+        assert_eq!(s.flavor, Flavor::Cloud);
+        assert_eq!(s.lookback_days, 365);
+        assert_eq!(s.mapped_fields, ["assignee", "reporter"]);
+        assert!(s.validate("jira").is_ok());
+        let e = parse("url = 'https://x'\ntoken_env = 'T'\nprojetcs = ['OPS']").unwrap_err();
+        assert!(e.contains("projetcs"), "{e}");
+        let dc = parse("url = 'https://x'\ntoken_env = 'T'\nflavor = 'data-center'").unwrap();
+        assert_eq!(dc.flavor, Flavor::DataCenter);
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let base = "url = 'https://corp.atlassian.net'\ntoken_env = 'JIRA_TOKEN'";
+        let cases = [
+            ("link_field = 'customfield_10050'", "link_system"),
+            (r#"projects = ['OPS" OR 1=1']"#, "projects"),
+            ("jql = 'type = Bug ORDER BY key'", "ORDER BY"),
+            ("page_size = 500", "page_size"),
+            ("lookback_days = 0", "lookback_days"),
+        ];
+        for (extra, expect) in cases {
+            let s = parse(&format!("{base}\n{extra}")).unwrap();
+            let e = s.validate("jira-cloud").unwrap_err().to_string();
+            assert!(
+                e.contains(expect) && e.contains("jira-cloud"),
+                "{extra}: {e}"
+            );
+        }
+    }
+}

@@ -813,13 +813,32 @@ mod tests {
         let mut store = Store::open(&dir.path().join("t.db")).expect("open");
         {
             let mut w = store.writer().expect("w");
-            let mut b = w.begin().expect("begin");
-            b.record(&obs("a@x.example", "2026-01-01T00:00:00Z"))
-                .expect("rec");
-            b.save_cursor("c", "42").expect("cursor");
-            // dropped without commit
+            {
+                let mut b = w.begin().expect("begin");
+                b.record(&obs("a@x.example", "2026-01-01T00:00:00Z"))
+                    .expect("rec");
+                b.save_cursor("c", "42").expect("cursor");
+                // dropped without commit
+            }
+            // The same writer must not reuse the identity id the rollback discarded.
+            let counts = w
+                .write_all(&[obs("a@x.example", "2026-01-03T00:00:00Z")])
+                .expect("write after rollback");
+            assert_eq!(counts.observations, 1);
         }
         assert_eq!(store.cursor("c").expect("cursor"), None);
-        assert_eq!(store.counts().expect("counts").1, 0);
+        let (identities, observations, _, _) = store.counts().expect("counts");
+        assert_eq!((identities, observations), (1, 1));
+        let mut seen = Vec::new();
+        store
+            .for_each_identity(|id, i| seen.push((id, i.email)))
+            .expect("identities");
+        let mut joined = 0;
+        store
+            .for_each_observation(i64::MIN, i64::MAX, |id, _, _| {
+                joined += usize::from(seen.iter().any(|(s, _)| *s == id));
+            })
+            .expect("observations");
+        assert_eq!(joined, 1, "the observation points at a stored identity");
     }
 }

@@ -73,10 +73,7 @@ fn months_of(window: &Window) -> Vec<(String, i64)> {
     use chrono::{Datelike, TimeZone};
     let mut out = Vec::new();
     let (mut y, mut m) = (window.start.year(), window.start.month());
-    loop {
-        let Some(first) = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single() else {
-            break;
-        };
+    while let Some(first) = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single() {
         if first > window.end || out.len() >= 32 {
             break;
         }
@@ -247,7 +244,7 @@ fn users_for_window(
         }
         users.push(row);
     }
-    users.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    users.sort_by_cached_key(sort_key);
 
     let user_counts = per_system
         .into_iter()
@@ -359,6 +356,11 @@ fn user_row(
     }
 }
 
+/// An unordered pair of (system, project).
+type ProjectPair = ((String, String), (String, String));
+/// Distinct unordered entity pairs, and the last successful sync among them.
+type EntityPairs = (FxHashSet<(u32, u32)>, i64);
+
 /// Successful syncs in the windows, aggregated: what the entity type, project and synced
 /// data sheets need.
 struct SyncFacts {
@@ -370,9 +372,9 @@ struct SyncWindow {
     /// (system, entity type) -> (system pairs, last synced)
     entity_types: BTreeMap<(String, String), (BTreeSet<String>, i64)>,
     /// unordered ((system, project), (system, project)) -> last synced
-    project_pairs: BTreeMap<((String, String), (String, String)), i64>,
+    project_pairs: BTreeMap<ProjectPair, i64>,
     /// unordered (system, system) -> (distinct entity pairs, last synced)
-    system_pairs: BTreeMap<(String, String), (FxHashSet<(u32, u32)>, i64)>,
+    system_pairs: BTreeMap<(String, String), EntityPairs>,
     /// unordered (system, system) -> (successful, failed) sync records
     outcomes: BTreeMap<(String, String), (u64, u64)>,
 }
@@ -425,8 +427,7 @@ impl SyncFacts {
             if !success {
                 return;
             }
-            let (Some(&sk), Some(&tk)) = (entity_key.get(&source), entity_key.get(&target))
-            else {
+            let (Some(&sk), Some(&tk)) = (entity_key.get(&source), entity_key.get(&target)) else {
                 return;
             };
             for w in 0..2 {

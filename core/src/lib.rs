@@ -6,6 +6,7 @@ pub mod connector;
 pub mod export;
 pub mod identity;
 pub mod model;
+pub mod plugin;
 pub mod report;
 pub mod store;
 

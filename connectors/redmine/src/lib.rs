@@ -1,0 +1,237 @@
+//! The Redmine connector: who touched which issues, read over Redmine's REST API.
+//!
+//! It walks issues changed since its cursor (`updated_on`), fetches each with its journals,
+//! attachments and watchers, and yields one `user` observation per person and interaction
+//! (SPEC §2): issue authors and journal users with changes (`updater`), journal users with
+//! notes (`comment_author`), attachment authors, assignees, watchers and configured user
+//! custom fields (`mapped_user_field`), and `@login` mentions in notes and descriptions
+//! (`mention`). User ids are resolved to profiles once per run. Issues whose link field
+//! holds another system's key yield a `sync` record. See `docs/connectors/redmine.md`.
+
+mod api;
+mod collect;
+mod mentions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tally_core::{Connector, ConnectorContext, ConnectorError};
+use tally_http::{auth_from_settings, parse_base_url, Auth, HttpClient, HttpOptions};
+
+pub use mentions::mentioned_logins;
+
+/// The `kind` of this connector in the configuration.
+pub const KIND: &str = "redmine";
+
+/// The header Redmine reads an API key from (the key never goes into a URL, where proxies
+/// and server logs would keep it).
+pub const API_KEY_HEADER: &str = "X-Redmine-API-Key";
+
+/// `[[connector]] kind = "redmine"`, without `name` and `kind` (the config layer removes
+/// them). Unknown keys are errors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The Redmine root URL, e.g. `https://redmine.example.org` or `https://host/redmine`.
+    pub url: String,
+    /// A login for HTTP basic auth; then `token_env` holds the password. Without it,
+    /// `token_env` holds an API key sent as `X-Redmine-API-Key` (recommended).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The environment variable holding the API key (or password).
+    pub token_env: String,
+    /// Project identifiers to read (as in `/projects/<identifier>`), subprojects included.
+    /// Empty: every project the account can see.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// How far back the first run reaches, in days of `updated_on`.
+    #[serde(default = "default_lookback_days")]
+    pub lookback_days: u32,
+    /// User fields whose people are `mapped_user_field` observations: `assignee`,
+    /// `watchers`, `author`, or the name of a custom field of format "User".
+    #[serde(default = "default_mapped_fields")]
+    pub mapped_fields: Vec<String>,
+    /// The name of an issue custom field holding the linked entity's key in another
+    /// system (e.g. `"Jira key"`); an issue with a value yields a `sync` record.
+    #[serde(default)]
+    pub link_field: Option<String>,
+    /// The system name of the other side, as shown in reports (e.g. `"Jira"`). Required
+    /// with `link_field`.
+    #[serde(default)]
+    pub link_system: Option<String>,
+    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
+    #[serde(default)]
+    pub link_project: Option<String>,
+    /// Requests in flight at once (default 4).
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+    /// Seconds allowed for one request (default 60).
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// The system name shown in reports; default: the connector's name.
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+fn default_lookback_days() -> u32 {
+    365
+}
+
+fn default_mapped_fields() -> Vec<String> {
+    vec!["assignee".to_string(), "watchers".to_string()]
+}
+
+fn default_max_concurrency() -> usize {
+    4
+}
+
+fn default_timeout_secs() -> u64 {
+    60
+}
+
+/// Checks `settings` and makes the connector. The API key is read when the connector runs,
+/// so a missing variable fails this connector alone, with a message naming it.
+pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
+    let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
+    parse_base_url(name, &settings.url)?;
+    if settings.token_env.trim().is_empty() {
+        return Err(config(
+            "token_env is empty: name the environment variable that holds the API key".into(),
+        ));
+    }
+    if settings.lookback_days == 0 {
+        return Err(config("lookback_days must be at least 1".into()));
+    }
+    if !(1..=32).contains(&settings.max_concurrency) {
+        return Err(config("max_concurrency must be between 1 and 32".into()));
+    }
+    if settings.timeout_secs == 0 {
+        return Err(config("timeout_secs must be at least 1".into()));
+    }
+    match (&settings.link_field, &settings.link_system) {
+        (Some(_), None) => {
+            return Err(config(
+                "link_field needs link_system: the name of the other system as shown in \
+                 reports (e.g. \"Jira\")"
+                    .into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(config(
+                "link_system is set without link_field: name the custom field holding the \
+                 other side's key"
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
+    if let Some(p) = settings.projects.iter().find(|p| p.trim().is_empty()) {
+        return Err(config(format!(
+            "projects contains an empty identifier ({p:?})"
+        )));
+    }
+    Ok(Arc::new(RedmineConnector {
+        name: name.to_string(),
+        settings,
+    }))
+}
+
+pub struct RedmineConnector {
+    name: String,
+    settings: Settings,
+}
+
+impl RedmineConnector {
+    /// The system name in reports.
+    pub fn system(&self) -> &str {
+        self.settings.system.as_deref().unwrap_or(&self.name)
+    }
+
+    fn client(&self) -> Result<HttpClient, ConnectorError> {
+        let s = &self.settings;
+        let auth = auth_from_settings(
+            &self.name,
+            s.user.as_deref(),
+            Some(&s.token_env),
+            |secret| Auth::Header {
+                name: API_KEY_HEADER,
+                secret,
+            },
+        )?;
+        let options = HttpOptions {
+            request_timeout: Duration::from_secs(s.timeout_secs),
+            max_concurrency: s.max_concurrency,
+            ..HttpOptions::default()
+        };
+        Ok(HttpClient::new(
+            &self.name,
+            &s.url,
+            auth,
+            Some(&s.token_env),
+            options,
+        )?)
+    }
+}
+
+#[async_trait]
+impl Connector for RedmineConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
+        let client = self.client()?;
+        collect::Collector::new(client, self.system().to_string(), &self.settings)
+            .run(&ctx)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Result<Settings, String> {
+        let v: serde_json::Value = toml_like(toml_text);
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    // The config crate turns TOML into these values; JSON stands in for it here.
+    fn toml_like(s: &str) -> serde_json::Value {
+        serde_json::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn defaults_and_unknown_keys() {
+        let s = parse(r#"{"url":"https://r.example","token_env":"RK"}"#).unwrap();
+        assert_eq!(s.lookback_days, 365);
+        assert_eq!(s.mapped_fields, vec!["assignee", "watchers"]);
+        assert_eq!(s.max_concurrency, 4);
+        let e =
+            parse(r#"{"url":"https://r.example","token_env":"RK","projet":["x"]}"#).unwrap_err();
+        assert!(e.contains("projet"), "{e}");
+    }
+
+    #[test]
+    fn build_checks_settings() {
+        let ok = parse(r#"{"url":"https://r.example/redmine","token_env":"RK"}"#).unwrap();
+        let c = build("redmine-main", ok).unwrap();
+        assert_eq!(c.kind(), "redmine");
+        assert_eq!(c.name(), "redmine-main");
+
+        let bad = parse(r#"{"url":"https://r.example","token_env":"RK","link_field":"Jira key"}"#)
+            .unwrap();
+        let e = build("r", bad).err().unwrap().to_string();
+        assert!(e.contains("link_system"), "{e}");
+
+        let bad = parse(r#"{"url":"not a url","token_env":"RK"}"#).unwrap();
+        let e = build("r", bad).err().unwrap().to_string();
+        assert!(e.contains("url"), "{e}");
+    }
+}

@@ -23,6 +23,8 @@ pub fn builtin_kinds() -> Vec<KindInfo> {
     [
         (tally_jsonl::KIND, "SPEC records from a .jsonl file or directory"),
         ("demo", "the built-in synthetic demo organisation"),
+        (tally_jira::KIND, "Jira Cloud and Data Center issues over REST"),
+        (tally_azure_devops::KIND, "Azure DevOps Services and Server work items over REST"),
     ]
     .into_iter()
     .map(|(kind, description)| KindInfo {
@@ -53,6 +55,14 @@ pub fn build(
         tally_jsonl::KIND => {
             let settings = config.settings(entry)?;
             Ok(tally_jsonl::build(&entry.name, settings, &config.base_dir).map_err(failed)?)
+        }
+        tally_jira::KIND => {
+            let settings = config.settings(entry)?;
+            Ok(tally_jira::build(&entry.name, settings).map_err(failed)?)
+        }
+        tally_azure_devops::KIND => {
+            let settings = config.settings(entry)?;
+            Ok(tally_azure_devops::build(&entry.name, settings).map_err(failed)?)
         }
         "demo" => {
             let settings: tally_demo::Settings = config.settings(entry)?;

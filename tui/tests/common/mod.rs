@@ -75,7 +75,7 @@ pub fn read_zip(path: &Path) -> (Vec<String>, BTreeMap<String, Workbook>) {
     let mut books = BTreeMap::new();
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).expect("entry");
-        let name = entry.name().to_owned();
+        let name = entry.name().expect("entry name").into_owned();
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).expect("read entry");
         let mut xlsx: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("is xlsx");

@@ -1,0 +1,717 @@
+//! `tally serve` end to end: the real binary on a free loopback port, a real HTTP client,
+//! the zip read back with a real xlsx reader and compared with `tally --export`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use reqwest::blocking::Client;
+use reqwest::StatusCode;
+
+const AS_OF: &str = "2026-11-01T00:00:00Z";
+
+/// The small organisation of `export_cli.rs`, whose numbers are known.
+const SMALL: &[&str] = &[
+    r#"{"kind":"user","system":"Jira","at":"2026-10-01T10:00:00Z","email":"Ann@corp.example","username":"ann","display_name":"Ann Lee","interaction":"comment_author","project":"OPS","entity_type":"Bug","entity_id":"OPS-1"}"#,
+    r#"{"kind":"user","system":"GitHub","at":"2026-09-01T10:00:00Z","username":"ANN","interaction":"updater"}"#,
+    r#"{"kind":"user","system":"Azure DevOps","at":"2026-10-02T10:00:00Z","email":"bob@corp.example","display_name":"Bob Ray","interaction":"mapped_user_field"}"#,
+    r#"{"kind":"user","system":"Jira","at":"2026-03-01T10:00:00Z","display_name":"Cara  Diaz","interaction":"mention"}"#,
+    r#"{"kind":"user","system":"GitHub","at":"2026-10-03T10:00:00Z","username":"dependabot[bot]","interaction":"updater","service_account":true}"#,
+    r#"{"kind":"user","system":"GitLab","at":"2025-06-01T10:00:00Z","username":"zed","interaction":"updater"}"#,
+    r#"{"kind":"sync","at":"2026-10-01T12:00:05Z","status":"success","source":{"system":"Jira","project":"OPS","entity_type":"Bug","entity_id":"OPS-1"},"target":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"Bug","entity_id":"11"}}"#,
+    r#"{"kind":"sync","at":"2026-10-05T12:00:05Z","status":"success","source":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"Bug","entity_id":"11"},"target":{"system":"Jira","project":"OPS","entity_type":"Bug","entity_id":"OPS-1"}}"#,
+    r#"{"kind":"sync","at":"2026-02-01T12:00:05Z","status":"success","source":{"system":"Jira","project":"OPS","entity_type":"Story","entity_id":"OPS-3"},"target":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"User Story","entity_id":"13"}}"#,
+    r#"{"kind":"integration","name":"OPS <-> Fabrikam","status":"active","updated_at":"2026-01-01T08:00:00Z","ends":[{"system":"Jira","project":"OPS","entity_types":["Bug","Story"]},{"system":"Azure DevOps","project":"Fabrikam","entity_types":["Bug","User Story"]}]}"#,
+];
+
+/// Enough people that building the report and workbooks takes a noticeable moment (about
+/// a second in a debug build), so requests can be made while it runs.
+fn big_records() -> Vec<String> {
+    let systems = ["Jira", "GitHub", "Azure DevOps", "ServiceNow"];
+    let mut out = Vec::new();
+    for i in 0..60_000u32 {
+        let s = systems[(i % 4) as usize];
+        let month = 1 + i % 10;
+        let day = 1 + i % 28;
+        out.push(format!(
+            r#"{{"kind":"user","system":"{s}","at":"2026-{month:02}-{day:02}T10:00:00Z","email":"person{i}@corp.example","username":"p{i}","display_name":"Person {i}","interaction":"updater","project":"P{}","entity_type":"Bug","entity_id":"E{i}"}}"#,
+            i % 50
+        ));
+        if i % 3 == 0 {
+            out.push(format!(
+                r#"{{"kind":"sync","at":"2026-{month:02}-01T12:00:00Z","status":"success","source":{{"system":"{s}","project":"P{}","entity_type":"Bug","entity_id":"E{i}"}},"target":{{"system":"Jira","project":"T","entity_type":"Bug","entity_id":"J{i}"}}}}"#,
+                i % 50
+            ));
+        }
+    }
+    out
+}
+
+/// A token printed by `tally token new`, and the lines to paste.
+struct NewToken {
+    token: String,
+    paste: String,
+}
+
+fn token_new(dir: &Path, args: &[&str]) -> NewToken {
+    let mut all = vec!["token", "new"];
+    all.extend_from_slice(args);
+    let out = tally(dir, &all);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    let lines: Vec<&str> = text.lines().collect();
+    let token = lines
+        .iter()
+        .find(|l| l.starts_with("tally_"))
+        .expect("a token line")
+        .to_string();
+    let start = lines
+        .iter()
+        .position(|l| *l == "[[api.token]]")
+        .expect("paste lines");
+    NewToken {
+        token,
+        paste: lines[start..].join("\n") + "\n",
+    }
+}
+
+/// The tokens every test server has.
+struct Tokens {
+    admin: String,
+    viewer: String,
+    no_permission: String,
+}
+
+/// Writes records and a configuration with three tokens (an administrator, a viewer and
+/// an administrator without the permission) into `dir`.
+fn write_setup(dir: &Path, records: &[impl AsRef<str>], api_extra: &str) -> Tokens {
+    std::fs::create_dir_all(dir.join("records")).expect("mkdir");
+    let text: Vec<&str> = records.iter().map(AsRef::as_ref).collect();
+    std::fs::write(dir.join("records/log.jsonl"), text.join("\n")).expect("write");
+    let admin = token_new(dir, &["ops-bot"]);
+    let viewer = token_new(dir, &["viewer", "--role", "Viewer"]);
+    let no_permission = token_new(dir, &["half-admin", "--permission", "other:read"]);
+    assert!(
+        no_permission.paste.contains("role = \"Administrator\""),
+        "{}",
+        no_permission.paste
+    );
+    std::fs::write(
+        dir.join("tally.toml"),
+        format!(
+            "[store]\npath = \"tally.db\"\n\n[[connector]]\nname = \"sync-log\"\nkind = \"jsonl\"\npath = \"records\"\n\n[api]\n{api_extra}\n{}\n{}\n{}",
+            admin.paste, viewer.paste, no_permission.paste
+        ),
+    )
+    .expect("write config");
+    Tokens {
+        admin: admin.token,
+        viewer: viewer.token,
+        no_permission: no_permission.token,
+    }
+}
+
+/// A running `tally serve`; killed if a test fails before it shuts it down.
+struct Server {
+    child: Child,
+    base: String,
+    log: Arc<Mutex<String>>,
+    client: Client,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        Server::start_with(dir, "http")
+    }
+
+    fn start_with(dir: &Path, scheme: &str) -> Server {
+        let mut child = Command::new(BIN)
+            .args(["--config", "tally.toml", "serve", "--listen", "127.0.0.1:0"])
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("XDG_CONFIG_HOME", dir.join(".config"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tally serve starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().expect("stderr");
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            // Reads to the end, so the server never blocks on a full pipe.
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(addr) = line.strip_prefix("tally serve: listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+                let mut log = sink.lock().expect("log");
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(b) => b,
+            Err(_) => {
+                let _ = child.kill();
+                panic!(
+                    "server did not start: {}",
+                    log.lock().expect("log").as_str()
+                );
+            }
+        };
+        assert!(
+            base.starts_with(&format!("{scheme}://127.0.0.1:")),
+            "{base}"
+        );
+        // reqwest is built without a TLS provider of its own (see the workspace manifest).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::builder()
+            .timeout(Duration::from_secs(120))
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client");
+        let server = Server {
+            child,
+            base,
+            log,
+            client,
+        };
+        server.wait_for_collection();
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").clone()
+    }
+
+    /// Waits until the collection at start has finished, as `/health` tells.
+    fn wait_for_collection(&self) {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let health: serde_json::Value = self
+                .client
+                .get(self.url("/health"))
+                .send()
+                .expect("health")
+                .text()
+                .map(|t| parse_json(&t))
+                .expect("body");
+            if health["collections"].as_u64().unwrap_or(0) >= 1 {
+                assert_eq!(health["last_collection"]["ok"], true, "{health}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "no collection: {}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn get(&self, path: &str, token: Option<&str>) -> reqwest::blocking::Response {
+        let mut req = self.client.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().expect("request")
+    }
+
+    /// Waits until the log shows a computation of `kind` started (n-th time).
+    fn wait_for_log(&self, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.log().matches(needle).count() < count {
+            assert!(
+                Instant::now() < deadline,
+                "never logged {needle:?}: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn parse_json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn write_zip(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write zip");
+    path
+}
+
+/// `tally --export` with the same records and `--as-of`, in a directory of its own.
+fn headless_export(records: &[impl AsRef<str>]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("dir");
+    write_setup(dir.path(), records, "");
+    let out = tally(
+        dir.path(),
+        &[
+            "--config",
+            "tally.toml",
+            "--export",
+            "headless.zip",
+            "--as-of",
+            AS_OF,
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let path = dir.path().join("headless.zip");
+    (dir, path)
+}
+
+const SUMMARY_FIELDS: &[(&str, &str)] = &[
+    ("total_unique_users", "Total Unique Users"),
+    ("usernames_or_emails", "Usernames or Emails"),
+    ("emails", "Emails"),
+    ("display_names", "Display Names"),
+    ("usernames", "Usernames"),
+    ("service_accounts", "Service Accounts"),
+    ("total_unique_entity_types", "Total Unique Entity Types"),
+    ("total_unique_projects", "Total Unique Projects"),
+    ("total_entities_synced", "Total Entities Synced"),
+    ("unidentified_observations", "Unidentified Observations"),
+    ("invalid_emails", "Invalid Emails"),
+];
+
+#[test]
+fn the_export_matches_tally_export_and_the_summary_matches_the_zip() {
+    let dir = tempfile::tempdir().expect("dir");
+    let tokens = write_setup(dir.path(), SMALL, "");
+    let server = Server::start(dir.path());
+
+    let res = server.get(
+        &format!("/export/usage-reports?as_of={AS_OF}"),
+        Some(&tokens.admin),
+    );
+    assert_eq!(res.status(), StatusCode::OK);
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "application/zip");
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"Usage Reports.zip\""
+    );
+    assert_eq!(header("x-tally-as-of"), AS_OF);
+    let bytes = res.bytes().expect("body");
+    let served = write_zip(dir.path(), "served.zip", &bytes);
+
+    let (_headless_dir, headless) = headless_export(SMALL);
+    let (served_names, served_books) = read_zip(&served);
+    let (headless_names, headless_books) = read_zip(&headless);
+    assert_eq!(served_names, vec![SIX.to_owned(), YEAR.to_owned()]);
+    assert_eq!(served_names, headless_names);
+    for name in &served_names {
+        let (a, b) = (&served_books[name], &headless_books[name]);
+        assert_eq!(a.names, b.names, "{name}: sheets");
+        for sheet in &a.names {
+            assert_eq!(a.sheet(sheet), b.sheet(sheet), "{name} / {sheet}");
+        }
+    }
+    assert_eq!(check_agreement(&served_books[SIX]), 2.0);
+
+    for (window, book) in [("6m", SIX), ("1y", YEAR)] {
+        let res = server.get(
+            &format!("/api/summary?window={window}&as_of={AS_OF}"),
+            Some(&tokens.admin),
+        );
+        assert_eq!(res.status(), StatusCode::OK);
+        let json: serde_json::Value = parse_json(&res.text().expect("body"));
+        let book = &served_books[book];
+        for (field, label) in SUMMARY_FIELDS {
+            assert_eq!(
+                json[field].as_f64(),
+                Some(book.summary(label)),
+                "{window}: {field} vs {label}: {json}"
+            );
+        }
+        assert_eq!(json["as_of"], AS_OF);
+    }
+
+    // Without as_of, the report ends now.
+    let res = server.get("/export/usage-reports", Some(&tokens.admin));
+    assert_eq!(res.status(), StatusCode::OK);
+    let as_of = res
+        .headers()
+        .get("x-tally-as-of")
+        .and_then(|v| v.to_str().ok())
+        .expect("as-of header")
+        .to_owned();
+    assert!(as_of.as_str() > AS_OF, "{as_of}");
+
+    let log = server.log();
+    assert!(
+        log.contains("token=\"ops-bot\"") || log.contains("token=ops-bot"),
+        "{log}"
+    );
+    for secret in [&tokens.admin, &tokens.viewer, &tokens.no_permission] {
+        assert!(!log.contains(secret.as_str()), "a token was logged");
+    }
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn unauthorised_and_malformed_requests_get_the_right_status() {
+    let dir = tempfile::tempdir().expect("dir");
+    let tokens = write_setup(dir.path(), SMALL, "");
+    let server = Server::start(dir.path());
+    let export = "/export/usage-reports";
+
+    for (token, why) in [
+        (None, "no token"),
+        (Some("tally_not-a-configured-token"), "unknown token"),
+        (Some(""), "empty token"),
+    ] {
+        for path in [export, "/api/summary?window=6m"] {
+            let res = server.get(path, token);
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{why} {path}");
+            let challenge = res
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            assert!(challenge.starts_with("Bearer"), "{why}: {challenge:?}");
+            assert!(!res.text().expect("body").contains("zip"));
+        }
+    }
+    // Another scheme.
+    let res = server
+        .client
+        .get(server.url(export))
+        .header("Authorization", format!("Basic {}", tokens.admin))
+        .send()
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    for (token, who) in [
+        (&tokens.viewer, "a non-administrator"),
+        (
+            &tokens.no_permission,
+            "an administrator without the permission",
+        ),
+    ] {
+        for path in [export, "/api/summary?window=1y"] {
+            let res = server.get(path, Some(token));
+            assert_eq!(res.status(), StatusCode::FORBIDDEN, "{who} {path}");
+        }
+    }
+
+    let admin = Some(tokens.admin.as_str());
+    for (path, status) in [
+        ("/nope", StatusCode::NOT_FOUND),
+        ("/export", StatusCode::NOT_FOUND),
+        ("/export/usage-reports/x", StatusCode::NOT_FOUND),
+        (
+            "/export/usage-reports?as_of=yesterday",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/export/usage-reports?as_of=", StatusCode::BAD_REQUEST),
+        (
+            "/export/usage-reports?asof=2026-11-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/api/summary", StatusCode::BAD_REQUEST),
+        ("/api/summary?window=3m", StatusCode::BAD_REQUEST),
+        (
+            "/api/summary?window=6m&as_of=2026-13-01T00:00:00Z",
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let res = server.get(path, admin);
+        assert_eq!(res.status(), status, "{path}");
+        let body = res.text().expect("body");
+        if status == StatusCode::BAD_REQUEST {
+            assert!(body.starts_with("400 Bad Request: "), "{path}: {body}");
+        }
+    }
+    let res = server.get("/export/usage-reports?as_of=yesterday", admin);
+    assert!(res.text().expect("body").contains("RFC 3339"));
+    // An offset with `+` sent encoded is a valid time.
+    let res = server.get(
+        "/api/summary?window=6m&as_of=2026-11-01T01:00:00%2B01:00",
+        admin,
+    );
+    assert_eq!(res.status(), StatusCode::OK);
+    let json: serde_json::Value = parse_json(&res.text().expect("body"));
+    assert_eq!(json["as_of"], AS_OF);
+
+    for path in [export, "/api/summary", "/health"] {
+        for method in [
+            reqwest::Method::POST,
+            reqwest::Method::DELETE,
+            reqwest::Method::PUT,
+        ] {
+            let res = server
+                .client
+                .request(method.clone(), server.url(path))
+                .bearer_auth(&tokens.admin)
+                .send()
+                .expect("request");
+            assert_eq!(
+                res.status(),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}"
+            );
+        }
+    }
+
+    // /health needs no token.
+    let res = server.get("/health", None);
+    assert_eq!(res.status(), StatusCode::OK);
+    let json: serde_json::Value = parse_json(&res.text().expect("body"));
+    assert_eq!(json["status"], "ok");
+
+    // Too many headers, and bytes that are not HTTP: refused by the server, which goes on.
+    let mut req = server.client.get(server.url("/health"));
+    for i in 0..200 {
+        req = req.header(format!("x-filler-{i}"), "x");
+    }
+    match req.send() {
+        Ok(res) => assert_eq!(res.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+    let huge = "x".repeat(1 << 20);
+    match server
+        .client
+        .get(server.url("/health"))
+        .header("x-huge", huge)
+        .send()
+    {
+        Ok(res) => assert!(res.status().is_client_error(), "{}", res.status()),
+        Err(e) => assert!(!e.is_timeout(), "{e}"),
+    }
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut raw = TcpStream::connect(&addr).expect("connect");
+    raw.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    raw.write_all(b"NOT HTTP AT ALL\r\n\x00\x01\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    let _ = raw.read_to_string(&mut answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 400"),
+        "{answer:?}"
+    );
+    assert_eq!(server.get("/health", None).status(), StatusCode::OK);
+
+    let log = server.log();
+    assert!(!log.contains("panicked"), "{log}");
+    for secret in [&tokens.admin, &tokens.viewer, &tokens.no_permission] {
+        assert!(!log.contains(secret.as_str()), "a token was logged");
+    }
+    // 403s are logged with the token's name.
+    assert!(
+        log.contains("viewer") && log.contains("status=403"),
+        "{log}"
+    );
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn concurrent_requests_share_one_computation_and_health_answers_meanwhile() {
+    let dir = tempfile::tempdir().expect("dir");
+    let tokens = write_setup(dir.path(), &big_records(), "");
+    let server = Arc::new(Server::start(dir.path()));
+    let path = format!("/export/usage-reports?as_of={AS_OF}");
+
+    let fetch = |server: &Arc<Server>| {
+        let server = Arc::clone(server);
+        let path = path.clone();
+        let token = tokens.admin.clone();
+        std::thread::spawn(move || {
+            let res = server.get(&path, Some(&token));
+            let status = res.status();
+            let bytes = res.bytes().expect("body");
+            (status, bytes, Instant::now())
+        })
+    };
+    let first = fetch(&server);
+    server.wait_for_log("computation started kind=Zip", 1);
+    // These arrive while the first is being computed, so they join it.
+    let others: Vec<_> = (0..5).map(|_| fetch(&server)).collect();
+
+    let asked = Instant::now();
+    let health = server.get("/health", None);
+    let health_done = Instant::now();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    let (status, bytes, first_done) = first.join().expect("first");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        health_done < first_done,
+        "/health answered in {:?}, after the export",
+        health_done - asked
+    );
+    for t in others {
+        let (s, b, _) = t.join().expect("thread");
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b, bytes, "every caller gets the same zip");
+    }
+    let log = server.log();
+    assert_eq!(
+        log.matches("computation started kind=Zip").count(),
+        1,
+        "six requests, one computation: {log}"
+    );
+    let served = write_zip(dir.path(), "served.zip", &bytes);
+    let (names, books) = read_zip(&served);
+    assert_eq!(names, vec![SIX.to_owned(), YEAR.to_owned()]);
+    assert!(check_agreement(&books[YEAR]) > 1000.0);
+
+    // A later request reads the store again: a computation of its own.
+    assert_eq!(
+        server.get(&path, Some(&tokens.admin)).status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.log().matches("computation started kind=Zip").count(),
+        2
+    );
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let dir = tempfile::tempdir().expect("dir");
+    let tokens = write_setup(dir.path(), &big_records(), "collect_every = \"1d\"");
+    let server = Server::start(dir.path());
+    let url = server.url(&format!("/export/usage-reports?as_of={AS_OF}"));
+    let client = server.client.clone();
+    let token = tokens.admin.clone();
+    let in_flight = std::thread::spawn(move || {
+        let res = client.get(url).bearer_auth(token).send().expect("answered");
+        (res.status(), res.bytes().expect("whole body").len())
+    });
+    server.wait_for_log("computation started kind=Zip", 1);
+    let base = server.base.clone();
+    let log = Arc::clone(&server.log);
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    let (code, len) = in_flight.join().expect("request thread");
+    assert_eq!(code, StatusCode::OK);
+    assert!(len > 10_000, "a whole zip: {len} bytes");
+    let log = log.lock().expect("log").clone();
+    assert!(log.contains("shutting down"), "{log}");
+    assert!(log.contains("tally serve stopped"), "{log}");
+    // Nothing listens any more.
+    assert!(TcpStream::connect(base.trim_start_matches("http://")).is_err());
+}
+
+#[test]
+fn serve_refuses_to_start_without_tokens_or_with_bad_settings() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        "[[connector]]\nname = \"log\"\nkind = \"jsonl\"\npath = \"x.jsonl\"\n",
+    )
+    .expect("write");
+    let out = tally(dir.path(), &["--config", "tally.toml", "serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("tally token new"), "{}", stderr(&out));
+
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        "[api]\ncollect_every = \"daily\"\n",
+    )
+    .expect("write");
+    let out = tally(dir.path(), &["--config", "tally.toml", "serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("tally.toml:2: `collect_every`"), "{err}");
+
+    let out = tally(dir.path(), &["token", "new", "bad\"name"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn https_with_a_certificate_from_the_configuration() {
+    let dir = tempfile::tempdir().expect("dir");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: the openssl command is not available to make a test certificate");
+        return;
+    }
+    let tokens = write_setup(
+        dir.path(),
+        SMALL,
+        "tls_cert = \"cert.pem\"\ntls_key = \"key.pem\"",
+    );
+    let server = Server::start_with(dir.path(), "https");
+    let res = server.get(
+        &format!("/export/usage-reports?as_of={AS_OF}"),
+        Some(&tokens.admin),
+    );
+    assert_eq!(res.status(), StatusCode::OK);
+    let served = write_zip(dir.path(), "served.zip", &res.bytes().expect("body"));
+    let (_, books) = read_zip(&served);
+    assert_eq!(check_agreement(&books[SIX]), 2.0);
+    assert_eq!(server.get("/health", None).status(), StatusCode::OK);
+    // Plain HTTP to the HTTPS port gets no answer.
+    let plain = server.base.replace("https://", "http://");
+    assert!(server.client.get(format!("{plain}/health")).send().is_err());
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}

@@ -18,9 +18,6 @@ use crate::api::{
 use crate::mentions::mentioned_logins;
 use crate::Settings;
 
-/// Redmine's default (and usual) cap on `limit`.
-const PAGE_SIZE: u64 = 100;
-
 /// Where the previous run stopped: the last `updated_on` it processed and the issues it
 /// processed at exactly that second. Redmine's `>=` filter works in whole seconds, so the
 /// next run asks from that second again and skips those issues; asking from the next
@@ -325,7 +322,7 @@ impl<'a> Collector<'a> {
             };
             let reached_end = match list.total_count {
                 Some(t) => offset + page_len >= t,
-                None => page_len < PAGE_SIZE,
+                None => page_len < u64::from(self.settings.page_size),
             };
             if reached_end {
                 break;
@@ -415,7 +412,7 @@ impl<'a> Collector<'a> {
     ) -> Result<IssueList, HttpError> {
         let since = format!(">={}", since.to_rfc3339_opts(SecondsFormat::Secs, true));
         let offset = offset.to_string();
-        let limit = PAGE_SIZE.to_string();
+        let limit = self.settings.page_size.to_string();
         let ids: Vec<String> = project_ids.iter().map(u64::to_string).collect();
         // The generic filter syntax, because the short `project_id=` parameter takes a
         // single project.

@@ -64,6 +64,9 @@ pub struct Settings {
     /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
     #[serde(default)]
     pub link_project: Option<String>,
+    /// Issues per listing page (default 100, Redmine's usual cap).
+    #[serde(default = "default_page_size")]
+    pub page_size: u32,
     /// Requests in flight at once (default 4).
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
@@ -81,6 +84,10 @@ fn default_lookback_days() -> u32 {
 
 fn default_mapped_fields() -> Vec<String> {
     vec!["assignee".to_string(), "watchers".to_string()]
+}
+
+fn default_page_size() -> u32 {
+    100
 }
 
 fn default_max_concurrency() -> usize {
@@ -106,6 +113,9 @@ pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, Conne
     }
     if !(1..=32).contains(&settings.max_concurrency) {
         return Err(config("max_concurrency must be between 1 and 32".into()));
+    }
+    if !(1..=100).contains(&settings.page_size) {
+        return Err(config("page_size must be between 1 and 100".into()));
     }
     if settings.timeout_secs == 0 {
         return Err(config("timeout_secs must be at least 1".into()));

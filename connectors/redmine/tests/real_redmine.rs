@@ -8,13 +8,15 @@
 // Helpers outside #[test] functions unwrap too; clippy.toml only covers the tests themselves.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 mod support;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use common::{run_connector, Outcome};
 use serde_json::json;
-use support::{redmine_available, run_connector, Api, Outcome, Redmine};
+use support::{redmine_available, Api, Redmine};
 use tally_core::{Interaction, Record, SyncStatus, UserObservation};
 use tally_redmine::{build, Settings, KIND};
 
@@ -175,6 +177,19 @@ async fn collects_from_a_real_redmine() {
         json!({"issue": {"status_id": 2}}),
     )
     .await;
+    // More issues, so the listing below takes several pages.
+    let mut extra_ids = Vec::new();
+    for n in 1..=3 {
+        let extra = api
+            .post(
+                "/issues.json",
+                Some("carol"),
+                json!({"issue": {"project_id": "ops", "tracker_id": 2,
+                    "subject": format!("Order toner #{n}")}}),
+            )
+            .await;
+        extra_ids.push(extra["issue"]["id"].as_u64().unwrap().to_string());
+    }
     let other = api
         .post(
             "/issues.json",
@@ -205,7 +220,8 @@ async fn collects_from_a_real_redmine() {
                 "mapped_fields": ["assignee", "watchers", "Reviewer"],
                 "link_field": "Jira key",
                 "link_system": "Jira",
-                "system": "Redmine"
+                "system": "Redmine",
+                "page_size": 2
             }),
         ),
     )
@@ -248,12 +264,28 @@ async fn collects_from_a_real_redmine() {
         &[MappedUserField],
     ));
     assert_eq!(seen_on(&first, &entity), expected);
+    // Every page was read, and the cursor moved after each page.
+    for id in &extra_ids {
+        let carol = person(
+            "carol",
+            Some("carol@corp.example"),
+            Some("Carol Diaz"),
+            &[Updater],
+        );
+        assert_eq!(seen_on(&first, id), carol.into_iter().collect::<Seen>());
+    }
+    assert!(first.checkpoints.len() >= 2, "{:?}", first.checkpoints);
     // Only "ops" was asked for: Dave's issue in "web" is not read.
     assert!(seen_on(&first, &other_id).is_empty());
     for u in users(&first) {
         assert_eq!(u.system, "Redmine");
         assert_eq!(u.project.as_deref(), Some("ops"));
-        assert_eq!(u.entity_type.as_deref(), Some("Bug"));
+        let tracker = if u.entity_id.as_deref() == Some(entity.as_str()) {
+            "Bug"
+        } else {
+            "Feature"
+        };
+        assert_eq!(u.entity_type.as_deref(), Some(tracker));
         assert!(!u.service_account);
     }
     // The author created the issue when the issue was created.
@@ -266,7 +298,7 @@ async fn collects_from_a_real_redmine() {
     let mut keys = BTreeSet::new();
     for u in users(&first) {
         assert!(
-            keys.insert((u.username.clone(), u.interaction, u.at)),
+            keys.insert((u.entity_id.clone(), u.username.clone(), u.interaction, u.at)),
             "duplicate observation {u:?}"
         );
     }
@@ -332,6 +364,9 @@ async fn collects_from_a_real_redmine() {
         &[Mention],
     ));
     assert_eq!(seen_on(&third, &entity), expected);
+    assert!(users(&third)
+        .iter()
+        .all(|u| u.entity_id.as_deref() == Some(entity.as_str())));
     let newer = third.checkpoints.last().expect("the cursor moves");
     assert_ne!(newer, &cursor);
 

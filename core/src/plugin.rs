@@ -295,6 +295,8 @@ fn status_message(status: abi::Status, message: &[u8]) -> String {
     let text = text.trim();
     match status {
         abi::STATUS_CONFIG | abi::STATUS_FAILED if !text.is_empty() => text.to_owned(),
+        // The SDK's panic text already reads "panicked at file:line:col: message".
+        abi::STATUS_PANIC if text.starts_with("panicked") => text.to_owned(),
         _ if text.is_empty() => abi::status_name(status).to_owned(),
         _ => format!("{}: {text}", abi::status_name(status)),
     }
@@ -346,11 +348,14 @@ impl PluginSet {
 pub fn load_dirs(dirs: &[PathBuf], reserved: &[&str]) -> PluginSet {
     let mut set = PluginSet::default();
     for dir in dirs {
+        // Absolute, so every message and `tally connectors` name the library wherever
+        // tally was started (symlinks are kept as the administrator wrote them).
+        let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(source) => {
                 set.problems.push(PluginError::Dir {
-                    path: dir.clone(),
+                    path: dir.to_path_buf(),
                     source,
                 });
                 continue;

@@ -7,7 +7,6 @@ use clap::{Parser, Subcommand};
 
 mod headless;
 mod registry;
-mod serve;
 mod setup;
 
 /// How integrations are used: distinct people, projects, entity types and synced data
@@ -36,13 +35,6 @@ struct Cli {
 enum Command {
     /// List every connector kind available, built in or from a plugin.
     Connectors,
-    /// Run the Admin API (docs/admin-api.md): GET /export/usage-reports and more.
-    Serve(serve::ServeArgs),
-    /// Manage the Admin API's bearer tokens.
-    Token {
-        #[command(subcommand)]
-        command: serve::TokenCommand,
-    },
 }
 
 /// Exit statuses a scheduler can tell apart.
@@ -80,13 +72,16 @@ fn one_line(e: &anyhow::Error) -> String {
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Connectors) => {
-            for k in registry::builtin_kinds() {
+            // A plugin that cannot be loaded is reported and left out; the rest is listed.
+            let (kinds, problems) = registry::available_kinds(cli.config.as_deref());
+            for p in problems {
+                eprintln!("tally: {p}");
+            }
+            for k in kinds {
                 println!("{}\t{}\t{}\t{}", k.kind, k.version, k.origin, k.description);
             }
             ExitCode::SUCCESS
         }
-        Some(Command::Serve(args)) => serve::main(cli.config, cli.demo, cli.as_of, args).await,
-        Some(Command::Token { command }) => serve::token_main(command),
         None => match cli.export {
             Some(dest) => export(cli.config, cli.as_of, cli.demo, dest).await,
             None => {

@@ -96,6 +96,10 @@ pub fn setup(
         };
     };
     let config = Config::load(&path)?;
+    // Plugins that cannot be loaded are reported and skipped; tally goes on without them.
+    for problem in &registry::plugins(Some(&config)).problems {
+        eprintln!("tally: {problem}");
+    }
     let mut connectors = Vec::with_capacity(config.connectors.len());
     for entry in &config.connectors {
         connectors.push(registry::build(&config, entry, as_of)?);

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod headless;
 mod registry;
+mod serve;
 mod setup;
 
 /// How integrations are used: distinct people, projects, entity types and synced data
@@ -35,6 +36,13 @@ struct Cli {
 enum Command {
     /// List every connector kind available, built in or from a plugin.
     Connectors,
+    /// Run the Admin API (docs/admin-api.md): GET /export/usage-reports and more.
+    Serve(serve::ServeArgs),
+    /// Manage the Admin API's bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: serve::TokenCommand,
+    },
 }
 
 /// Exit statuses a scheduler can tell apart.
@@ -82,6 +90,8 @@ async fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Some(Command::Serve(args)) => serve::main(cli.config, cli.demo, cli.as_of, args).await,
+        Some(Command::Token { command }) => serve::token_main(command),
         None => match cli.export {
             Some(dest) => export(cli.config, cli.as_of, cli.demo, dest).await,
             None => {

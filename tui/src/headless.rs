@@ -17,7 +17,6 @@ use crate::setup::Setup;
 /// How an export ended, for the exit status.
 pub struct Outcome {
     pub path: PathBuf,
-    pub report: Report,
     /// `name: reason` of every connector that failed.
     pub failed: Vec<String>,
 }
@@ -141,9 +140,5 @@ pub async fn export(setup: &Setup, dest: &Path) -> anyhow::Result<Outcome> {
         collected.as_secs_f64(),
         started.elapsed().as_secs_f64()
     ));
-    Ok(Outcome {
-        path,
-        report,
-        failed,
-    })
+    Ok(Outcome { path, failed })
 }

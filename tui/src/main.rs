@@ -9,6 +9,7 @@ mod headless;
 mod registry;
 mod serve;
 mod setup;
+mod ui;
 
 /// How integrations are used: distinct people, projects, entity types and synced data
 /// across end systems.
@@ -94,10 +95,7 @@ async fn run(cli: Cli) -> ExitCode {
         Some(Command::Token { command }) => serve::token_main(command),
         None => match cli.export {
             Some(dest) => export(cli.config, cli.as_of, cli.demo, dest).await,
-            None => {
-                eprintln!("tally: the terminal UI is not built yet; run `tally --demo --export out/` or `tally --config FILE --export PATH`");
-                ExitCode::from(EXIT_USAGE)
-            }
+            None => ui::launch(cli.config.as_deref(), cli.as_of.as_deref(), cli.demo).await,
         },
     }
 }

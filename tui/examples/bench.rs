@@ -60,7 +60,7 @@ fn generate(n: u64, file: PathBuf) -> anyhow::Result<()> {
         let interaction = INTERACTIONS[rng.below(5) as usize];
         // The identity shape each system really gives.
         let ident = match system {
-            "Jira" if p % 3 == 0 => format!(r#""display_name":"Person {p}""#),
+            "Jira" if p.is_multiple_of(3) => format!(r#""display_name":"Person {p}""#),
             "Jira" => format!(r#""email":"p{p}@corp.example","display_name":"Person {p}""#),
             "Azure DevOps" => format!(r#""email":"p{p}@corp.example","display_name":"Person {p}""#),
             "ServiceNow" => format!(
@@ -75,10 +75,14 @@ fn generate(n: u64, file: PathBuf) -> anyhow::Result<()> {
             p % 40,
             i % 100_000
         )?;
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             let e = rng.below(n / 20 + 1);
             let t = (s + 1) % SYSTEMS.len();
-            let status = if rng.below(25) == 0 { "failed" } else { "success" };
+            let status = if rng.below(25) == 0 {
+                "failed"
+            } else {
+                "success"
+            };
             writeln!(
                 out,
                 r#"{{"kind":"sync","at":"{at}","status":"{status}","source":{{"system":"{system}","project":"P{}","entity_type":"Bug","entity_id":"S{e}"}},"target":{{"system":"{}","project":"Q{}","entity_type":"Task","entity_id":"T{e}"}}}}"#,
@@ -89,7 +93,10 @@ fn generate(n: u64, file: PathBuf) -> anyhow::Result<()> {
         }
     }
     out.flush()?;
-    eprintln!("generated {n} observations for {people} people into {}", file.display());
+    eprintln!(
+        "generated {n} observations for {people} people into {}",
+        file.display()
+    );
     Ok(())
 }
 
@@ -133,7 +140,9 @@ fn main() -> anyhow::Result<()> {
     };
     match arg(0)?.as_str() {
         "generate" => generate(arg(1)?.parse()?, arg(2)?.into()),
-        "collect" => tokio::runtime::Runtime::new()?.block_on(collect_file(arg(1)?.into(), arg(2)?.into())),
+        "collect" => {
+            tokio::runtime::Runtime::new()?.block_on(collect_file(arg(1)?.into(), arg(2)?.into()))
+        }
         "export" => export(arg(1)?.into(), arg(2)?.into()),
         other => bail!("unknown phase {other}"),
     }

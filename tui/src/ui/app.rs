@@ -432,14 +432,32 @@ impl App {
         nav.offset = nav.offset.min(count.saturating_sub(1));
     }
 
+    /// Lines of the insights page (as `draw::insight_sections` lays them out, one column).
+    fn insights_lines(&self) -> usize {
+        let Some(built) = &self.built else {
+            return 0;
+        };
+        let i = built.insights(self.window);
+        let domains = i.domains.len().min(8) + usize::from(i.domains.len() > 8);
+        (2 + domains)
+            + (2 + i.active_by_system.len())
+            + (1 + i.by_rule.len() + 1)
+            + (1 + i.service_accounts_by_system.len().max(1))
+            + (2 + i.sync_outcomes.len().max(1))
+            + (2 + i.largest_merged.len())
+            + 5
+    }
+
     fn move_by(&mut self, delta: isize) {
         let view = self.view;
-        let nav = &mut self.nav[view.index()];
         if view == View::Insights {
-            // The insights page scrolls as a whole.
-            nav.offset = nav.offset.saturating_add_signed(delta);
+            // The insights page scrolls as a whole, no further than its last lines.
+            let max = self.insights_lines().saturating_sub(5);
+            let nav = &mut self.nav[view.index()];
+            nav.offset = nav.offset.saturating_add_signed(delta).min(max);
             return;
         }
+        let nav = &mut self.nav[view.index()];
         nav.selected = nav.selected.saturating_add_signed(delta);
         self.clamp(view);
     }

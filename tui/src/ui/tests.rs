@@ -291,6 +291,39 @@ fn moving_past_the_page_scrolls_and_stays_in_range() {
 }
 
 #[test]
+fn insights_scroll_stops_at_the_end_and_comes_back() {
+    let mut app = loaded(80, 24);
+    key(&mut app, KeyCode::Char('8'));
+    let top = screen(&app);
+    assert!(top.contains("Users by email domain"), "{top}");
+    for _ in 0..200 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let bottom = screen(&app);
+    let last = demo().insights[0]
+        .largest_merged
+        .last()
+        .map(|m| m.label.clone())
+        .expect("the demo data has merged users");
+    let shown: String = last.chars().take(24).collect();
+    assert!(
+        bottom.contains(&shown),
+        "the last line is reachable:\n{bottom}"
+    );
+    assert!(!bottom.contains("Users by email domain"));
+    let offset = app.nav().offset;
+    assert!(offset < 200, "scrolling stops at the end: {offset}");
+    for _ in 0..offset {
+        key(&mut app, KeyCode::Char('k'));
+    }
+    assert_eq!(
+        screen(&app),
+        top,
+        "as many k as it took to get there scroll back up"
+    );
+}
+
+#[test]
 fn collection_events_fill_the_connector_rows_and_schedule_rebuilds() {
     let mut app = app();
     let t0 = Instant::now();

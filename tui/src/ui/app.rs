@@ -536,9 +536,13 @@ impl App {
     /// Starts a rebuild when the store changed and the last one is old enough (or
     /// collection has ended, so the final numbers are not held back).
     fn maybe_build(&mut self) -> Vec<Command> {
+        // A large store takes a while to read: leave the writer at least twice that long
+        // between builds, so rebuilding never takes most of the machine while collecting.
+        let took = self.built.as_ref().map_or(Duration::ZERO, |b| b.took);
+        let gap = REBUILD_EVERY.max(took * 3);
         let due = match self.last_build {
             None => true,
-            Some(t) => !self.collecting() || self.now.saturating_duration_since(t) >= REBUILD_EVERY,
+            Some(t) => !self.collecting() || self.now.saturating_duration_since(t) >= gap,
         };
         if self.stale && !self.building && due {
             self.stale = false;

@@ -410,6 +410,29 @@ fn collection_events_fill_the_connector_rows_and_schedule_rebuilds() {
     assert_eq!(app.connectors[0].received, 0, "a new run starts from zero");
 }
 
+#[test]
+fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
+    let mut app = app();
+    let t0 = Instant::now();
+    update(&mut app, Action::Tick(t0));
+    update(&mut app, Action::Collect);
+    let mut slow = clone_built(&demo());
+    slow.took = Duration::from_secs(4);
+    update(&mut app, Action::ReportBuilt(Box::new(slow)));
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Stored {
+            connector: 0,
+            received: 10,
+            new: 10,
+        }),
+    );
+    let early = update(&mut app, Action::Tick(t0 + Duration::from_secs(5)));
+    assert!(early.is_empty(), "a 4 s build waits 12 s: {early:?}");
+    let due = update(&mut app, Action::Tick(t0 + Duration::from_secs(12)));
+    assert!(matches!(due.as_slice(), [Command::BuildReport]), "{due:?}");
+}
+
 fn outcome(name: &str, received: u64, state: ConnectorState) -> ConnectorOutcome {
     ConnectorOutcome {
         name: name.into(),

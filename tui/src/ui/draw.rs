@@ -174,9 +174,17 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(" · rebuilding report"));
     }
     match &app.export {
-        Export::Running { .. } => {
+        Export::Running { dest, since } => {
+            let name = dest
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             spans.push(Span::styled(
-                format!(" · {} exporting…", spinner(app.ticks)),
+                format!(
+                    " · {} exporting {name} {:.1}s",
+                    spinner(app.ticks),
+                    app.now.saturating_duration_since(*since).as_secs_f64()
+                ),
                 BOLD,
             ));
         }

@@ -483,6 +483,12 @@ fn export_asks_for_a_path_and_exports_the_report_on_screen() {
         other => panic!("expected an export, got {other:?}"),
     }
     assert!(matches!(app.export, Export::Running { .. }));
+    let later = app.now + Duration::from_millis(1300);
+    update(&mut app, Action::Tick(later));
+    assert!(
+        screen(&app).contains("exporting q.zip 1.3s"),
+        "progress shows"
+    );
     // Browsing goes on while it runs.
     key(&mut app, KeyCode::Char('3'));
     assert_eq!(app.view, View::UserCount);

@@ -356,6 +356,11 @@ impl App {
     pub fn visible_rows(&self, view: View) -> usize {
         let body = usize::from(self.height).saturating_sub(3);
         let rows = match view {
+            View::Dashboard => {
+                // As `draw_dashboard` sizes the connectors table inside its block.
+                let inner = body.saturating_sub(2);
+                (self.connectors.len() + 3).min(inner.saturating_sub(13).max(4))
+            }
             View::Users if self.width < super::draw::WIDE => body.saturating_sub(1) * 45 / 100,
             View::Users => body.saturating_sub(1),
             _ => body,
@@ -453,6 +458,16 @@ impl App {
         if view == View::Insights {
             // The insights page scrolls as a whole, no further than its last lines.
             let max = self.insights_lines().saturating_sub(5);
+            let nav = &mut self.nav[view.index()];
+            nav.offset = nav.offset.saturating_add_signed(delta).min(max);
+            return;
+        }
+        if view == View::Dashboard {
+            // The connectors table has no selection: it scrolls.
+            let max = self
+                .connectors
+                .len()
+                .saturating_sub(self.visible_rows(view));
             let nav = &mut self.nav[view.index()];
             nav.offset = nav.offset.saturating_add_signed(delta).min(max);
             return;

@@ -291,6 +291,33 @@ fn moving_past_the_page_scrolls_and_stays_in_range() {
 }
 
 #[test]
+fn many_connectors_scroll_on_the_dashboard() {
+    let rows = (1..=9)
+        .map(|i| ConnectorRow::new(&format!("jira-{i}"), "jira"))
+        .collect();
+    let mut app = App::new(rows, as_of(), PathBuf::from("/tmp/tally.log"));
+    update(&mut app, Action::Resize(80, 24));
+    let text = screen(&app);
+    assert!(
+        text.contains("jira-1 ") && !text.contains("jira-9"),
+        "{text}"
+    );
+    for _ in 0..20 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen(&app);
+    assert!(
+        text.contains("jira-9") && !text.contains("jira-1 "),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Char('k'));
+    assert!(
+        screen(&app).contains("jira-9").not(),
+        "one k scrolls back at once"
+    );
+}
+
+#[test]
 fn insights_scroll_stops_at_the_end_and_comes_back() {
     let mut app = loaded(80, 24);
     key(&mut app, KeyCode::Char('8'));

@@ -312,7 +312,7 @@ fn many_connectors_scroll_on_the_dashboard() {
     );
     key(&mut app, KeyCode::Char('k'));
     assert!(
-        screen(&app).contains("jira-9").not(),
+        !screen(&app).contains("jira-9"),
         "one k scrolls back at once"
     );
 }

@@ -17,8 +17,9 @@ use crate::store::{Store, StoreError, WriteCounts};
 
 /// Records per transaction at the most; larger batches gain little and delay progress.
 const MAX_BATCH_RECORDS: usize = 50_000;
-/// Envelopes in flight between connectors and the writer (bounded: back pressure).
-const CHANNEL_CAPACITY: usize = 1024;
+/// Envelopes in flight between connectors and the writer (bounded: back pressure). An
+/// envelope may hold a batch of thousands of records, so this stays small.
+const CHANNEL_CAPACITY: usize = 32;
 /// How often progress events are sent at the most, per writer.
 const EVENT_INTERVAL: Duration = Duration::from_millis(100);
 

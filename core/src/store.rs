@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeZone, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 
 use crate::model::{
@@ -37,12 +37,18 @@ CREATE TABLE IF NOT EXISTS entities (
     entity_id TEXT NOT NULL,
     UNIQUE (system, project, entity_type, entity_id)
 );
+CREATE TABLE IF NOT EXISTS projects (
+    id INTEGER PRIMARY KEY,
+    system TEXT NOT NULL,
+    project TEXT NOT NULL,
+    UNIQUE (system, project)
+);
 CREATE TABLE IF NOT EXISTS observations (
     identity INTEGER NOT NULL,
     at INTEGER NOT NULL,
     interaction INTEGER NOT NULL,
-    entity INTEGER NOT NULL,
-    PRIMARY KEY (identity, at, interaction, entity)
+    project INTEGER NOT NULL,
+    PRIMARY KEY (identity, at, interaction, project)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS syncs (
     source INTEGER NOT NULL,
@@ -118,6 +124,17 @@ pub struct StoredEntity {
     pub entity_id: String,
 }
 
+/// One stored sync as the report reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredSync<'a> {
+    pub source_id: i64,
+    pub source: &'a StoredEntity,
+    pub target_id: i64,
+    pub target: &'a StoredEntity,
+    pub at: i64,
+    pub success: bool,
+}
+
 /// How many rows a batch really added (the rest were already stored).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WriteCounts {
@@ -138,9 +155,6 @@ impl WriteCounts {
     }
 }
 
-type IdentityKey = (String, String, String, String, bool);
-type EntityKey = (String, String, String, String);
-
 fn opt(value: &Option<String>) -> &str {
     value.as_deref().map(str::trim).unwrap_or("")
 }
@@ -158,7 +172,7 @@ impl Store {
              PRAGMA synchronous = NORMAL;
              PRAGMA busy_timeout = 10000;
              PRAGMA temp_store = MEMORY;
-             PRAGMA cache_size = -131072;",
+             PRAGMA cache_size = -65536;",
         )
         .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
@@ -211,62 +225,6 @@ impl Store {
             )
             .optional()
             .map_err(|e| self.err(e))
-    }
-
-    /// A writer that interns identities and entities in memory across batches.
-    pub fn writer(&mut self) -> Result<Writer<'_>, StoreError> {
-        let mut identities = FxHashMap::default();
-        let mut entities = FxHashMap::default();
-        {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, system, email, username, display_name, service_account FROM identities")
-                .map_err(|e| self.err(e))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        (
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                            r.get::<_, bool>(5)?,
-                        ),
-                        r.get::<_, i64>(0)?,
-                    ))
-                })
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (k, v) = row.map_err(|e| self.err(e))?;
-                identities.insert(k, v);
-            }
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id, system, project, entity_type, entity_id FROM entities")
-                .map_err(|e| self.err(e))?;
-            let rows = stmt
-                .query_map([], |r| {
-                    Ok((
-                        (
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                        ),
-                        r.get::<_, i64>(0)?,
-                    ))
-                })
-                .map_err(|e| self.err(e))?;
-            for row in rows {
-                let (k, v) = row.map_err(|e| self.err(e))?;
-                entities.insert(k, v);
-            }
-        }
-        Ok(Writer {
-            store: self,
-            identities,
-            entities,
-        })
     }
 
     /// Runs `f` over every stored identity tuple, by id.
@@ -330,50 +288,58 @@ impl Store {
         Ok(())
     }
 
-    /// Every stored entity by id.
-    pub fn entities(&self) -> Result<FxHashMap<i64, StoredEntity>, StoreError> {
-        let mut out = FxHashMap::default();
+    /// Streams the syncs with `at` in `[from, to]` (milliseconds, inclusive), each with
+    /// both ends. Only synced entities are read, never the whole entity table.
+    pub fn for_each_sync(
+        &self,
+        from: i64,
+        to: i64,
+        mut f: impl FnMut(StoredSync<'_>),
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, system, project, entity_type, entity_id FROM entities")
+            .prepare(
+                "SELECT y.source, s.system, s.project, s.entity_type, s.entity_id,
+                        y.target, t.system, t.project, t.entity_type, t.entity_id,
+                        y.at, y.success
+                 FROM syncs y
+                 JOIN entities s ON s.id = y.source
+                 JOIN entities t ON t.id = y.target
+                 WHERE y.at BETWEEN ?1 AND ?2",
+            )
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([from, to]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, StoredEntity)> {
+            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(StoredEntity, StoredEntity, i64, i64, i64, bool)> {
                 Ok((
-                    r.get(0)?,
                     StoredEntity {
                         system: r.get(1)?,
                         project: r.get(2)?,
                         entity_type: r.get(3)?,
                         entity_id: r.get(4)?,
                     },
+                    StoredEntity {
+                        system: r.get(6)?,
+                        project: r.get(7)?,
+                        entity_type: r.get(8)?,
+                        entity_id: r.get(9)?,
+                    },
+                    r.get(0)?,
+                    r.get(5)?,
+                    r.get(10)?,
+                    r.get(11)?,
                 ))
             };
-            let (id, e) = get(r).map_err(|e| self.err(e))?;
-            out.insert(id, e);
-        }
-        Ok(out)
-    }
-
-    /// Streams `(source, target, at_millis, success)` of syncs with `at` in `[from, to]`.
-    pub fn for_each_sync(
-        &self,
-        from: i64,
-        to: i64,
-        mut f: impl FnMut(i64, i64, i64, bool),
-    ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT source, target, at, success FROM syncs WHERE at BETWEEN ?1 AND ?2")
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([from, to]).map_err(|e| self.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64, bool)> {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            };
-            let (s, t, at, ok) = get(r).map_err(|e| self.err(e))?;
-            f(s, t, at, ok);
+            let (source, target, source_id, target_id, at, success) =
+                get(r).map_err(|e| self.err(e))?;
+            f(StoredSync {
+                source_id,
+                source: &source,
+                target_id,
+                target: &target,
+                at,
+                success,
+            });
         }
         Ok(())
     }
@@ -433,45 +399,188 @@ impl Store {
     }
 }
 
-/// Writes batches of records in transactions. Interning maps live as long as the writer,
-/// so memory grows with distinct identities and entities, not with observations.
-pub struct Writer<'s> {
-    store: &'s mut Store,
-    identities: FxHashMap<IdentityKey, i64>,
-    entities: FxHashMap<EntityKey, i64>,
+/// Interns keys made of string parts (plus a flag) to row ids without allocating on a
+/// hit: a 64-bit hash of the borrowed parts picks a bucket, the parts are compared.
+#[derive(Default)]
+struct Interner {
+    buckets: FxHashMap<u64, Vec<(Box<[Box<str>]>, bool, i64)>>,
 }
 
-/// One transaction of a writer; commit with [`Batch::commit`], dropped means rolled back.
+fn hash_parts(parts: &[&str], flag: bool) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    flag.hash(&mut h);
+    h.finish()
+}
+
+impl Interner {
+    fn get(&self, hash: u64, parts: &[&str], flag: bool) -> Option<i64> {
+        self.buckets.get(&hash)?.iter().find_map(|(k, f, id)| {
+            (*f == flag && k.len() == parts.len() && k.iter().zip(parts).all(|(a, b)| &**a == *b))
+                .then_some(*id)
+        })
+    }
+
+    fn insert(&mut self, hash: u64, parts: &[&str], flag: bool, id: i64) {
+        let key: Box<[Box<str>]> = parts.iter().map(|p| Box::from(*p)).collect();
+        self.buckets.entry(hash).or_default().push((key, flag, id));
+    }
+
+    fn forget(&mut self, hash: u64, id: i64) {
+        if let Some(bucket) = self.buckets.get_mut(&hash) {
+            bucket.retain(|(_, _, i)| *i != id);
+            if bucket.is_empty() {
+                self.buckets.remove(&hash);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Table {
+    Identity,
+    Project,
+    Entity,
+}
+
+const INSERT_IDENTITY: &str =
+    "INSERT INTO identities (system, email, username, display_name, service_account)
+     VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT DO UPDATE SET system = excluded.system
+     RETURNING id";
+const INSERT_PROJECT: &str = "INSERT INTO projects (system, project) VALUES (?1, ?2)
+     ON CONFLICT DO UPDATE SET system = excluded.system
+     RETURNING id";
+const INSERT_ENTITY: &str = "INSERT INTO entities (system, project, entity_type, entity_id)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT DO UPDATE SET system = excluded.system
+     RETURNING id";
+const INSERT_OBSERVATION: &str =
+    "INSERT OR IGNORE INTO observations (identity, at, interaction, project) VALUES (?1, ?2, ?3, ?4)";
+const INSERT_SYNC: &str =
+    "INSERT OR IGNORE INTO syncs (source, target, at, success) VALUES (?1, ?2, ?3, ?4)";
+/// The latest configuration of an integration wins (by `updated_at`), whichever order the
+/// records arrive in; equal times are broken by content so the result is still unique.
+const UPSERT_INTEGRATION: &str =
+    "INSERT INTO integrations (name, active, updated_at, ends) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (name) DO UPDATE SET active = excluded.active,
+         updated_at = excluded.updated_at, ends = excluded.ends
+     WHERE excluded.updated_at > integrations.updated_at
+        OR (excluded.updated_at = integrations.updated_at
+            AND (excluded.active, excluded.ends) > (integrations.active, integrations.ends))";
+const SAVE_CURSOR: &str = "INSERT INTO cursors (connector, cursor, saved_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (connector) DO UPDATE SET cursor = excluded.cursor, saved_at = excluded.saved_at";
+
+/// Writes batches of records in transactions. Its statements are prepared once, and its
+/// interning maps live as long as the writer, so memory grows with distinct identities,
+/// projects and synced entities, not with observations.
+pub struct Writer<'s> {
+    conn: &'s Connection,
+    path: &'s Path,
+    identities: Interner,
+    projects: Interner,
+    entities: Interner,
+    insert_identity: rusqlite::Statement<'s>,
+    insert_project: rusqlite::Statement<'s>,
+    insert_entity: rusqlite::Statement<'s>,
+    insert_observation: rusqlite::Statement<'s>,
+    insert_sync: rusqlite::Statement<'s>,
+    upsert_integration: rusqlite::Statement<'s>,
+    save_cursor: rusqlite::Statement<'s>,
+}
+
+/// One transaction of a writer; commit with [`Batch::commit`]; dropped, it rolls back.
 pub struct Batch<'w, 's> {
-    tx: Option<Transaction<'w>>,
+    writer: &'w mut Writer<'s>,
     /// Keys interned by this transaction: forgotten again if it rolls back, so no later
     /// batch refers to an id that was never committed.
-    new_identities: Vec<IdentityKey>,
-    new_entities: Vec<EntityKey>,
-    identities: &'w mut FxHashMap<IdentityKey, i64>,
-    entities: &'w mut FxHashMap<EntityKey, i64>,
-    path: &'s Path,
+    interned: Vec<(Table, u64, i64)>,
+    open: bool,
     pub counts: WriteCounts,
 }
 
+impl Store {
+    fn load_interner(
+        &self,
+        sql: &str,
+        parts: usize,
+        flagged: bool,
+    ) -> Result<Interner, StoreError> {
+        let mut interner = Interner::default();
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut owned: Vec<String> = Vec::with_capacity(parts);
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            owned.clear();
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            for i in 0..parts {
+                owned.push(r.get(i + 1).map_err(|e| self.err(e))?);
+            }
+            let flag: bool = if flagged {
+                r.get(parts + 1).map_err(|e| self.err(e))?
+            } else {
+                false
+            };
+            let borrowed: Vec<&str> = owned.iter().map(String::as_str).collect();
+            interner.insert(hash_parts(&borrowed, flag), &borrowed, flag, id);
+        }
+        Ok(interner)
+    }
+
+    /// A writer over this store; what it interned earlier is read back from disk.
+    pub fn writer(&mut self) -> Result<Writer<'_>, StoreError> {
+        let identities = self.load_interner(
+            "SELECT id, system, email, username, display_name, service_account FROM identities",
+            4,
+            true,
+        )?;
+        let projects = self.load_interner("SELECT id, system, project FROM projects", 2, false)?;
+        let entities = self.load_interner(
+            "SELECT id, system, project, entity_type, entity_id FROM entities",
+            4,
+            false,
+        )?;
+        let conn = &self.conn;
+        let err = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        Ok(Writer {
+            conn,
+            path: &self.path,
+            identities,
+            projects,
+            entities,
+            insert_identity: conn.prepare(INSERT_IDENTITY).map_err(err)?,
+            insert_project: conn.prepare(INSERT_PROJECT).map_err(err)?,
+            insert_entity: conn.prepare(INSERT_ENTITY).map_err(err)?,
+            insert_observation: conn.prepare(INSERT_OBSERVATION).map_err(err)?,
+            insert_sync: conn.prepare(INSERT_SYNC).map_err(err)?,
+            upsert_integration: conn.prepare(UPSERT_INTEGRATION).map_err(err)?,
+            save_cursor: conn.prepare(SAVE_CURSOR).map_err(err)?,
+        })
+    }
+}
+
 impl<'s> Writer<'s> {
-    pub fn begin(&mut self) -> Result<Batch<'_, '_>, StoreError> {
-        let path = self.store.path.as_path();
-        let tx = self
-            .store
-            .conn
-            .transaction()
-            .map_err(|source| StoreError::Sqlite {
-                path: path.to_path_buf(),
-                source,
-            })?;
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn begin(&mut self) -> Result<Batch<'_, 's>, StoreError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
         Ok(Batch {
-            tx: Some(tx),
-            new_identities: Vec::new(),
-            new_entities: Vec::new(),
-            identities: &mut self.identities,
-            entities: &mut self.entities,
-            path,
+            writer: self,
+            interned: Vec::new(),
+            open: true,
             counts: WriteCounts::default(),
         })
     }
@@ -488,30 +597,25 @@ impl<'s> Writer<'s> {
 
 impl Drop for Batch<'_, '_> {
     fn drop(&mut self) {
-        if self.tx.is_some() {
-            for k in &self.new_identities {
-                self.identities.remove(k);
-            }
-            for k in &self.new_entities {
-                self.entities.remove(k);
-            }
+        if self.open {
+            let _ = self.writer.conn.execute_batch("ROLLBACK");
+            self.forget_interned();
         }
     }
 }
 
 impl Batch<'_, '_> {
-    fn tx(&self) -> Result<&Transaction<'_>, StoreError> {
-        self.tx.as_ref().ok_or_else(|| StoreError::Corrupt {
-            path: self.path.to_path_buf(),
-            table: "-",
-            detail: "batch used after commit".into(),
-        })
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        self.writer.err(source)
     }
 
-    fn err(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite {
-            path: self.path.to_path_buf(),
-            source,
+    fn forget_interned(&mut self) {
+        for (table, hash, id) in self.interned.drain(..) {
+            match table {
+                Table::Identity => self.writer.identities.forget(hash, id),
+                Table::Project => self.writer.projects.forget(hash, id),
+                Table::Entity => self.writer.entities.forget(hash, id),
+            }
         }
     }
 
@@ -523,122 +627,88 @@ impl Batch<'_, '_> {
         }
     }
 
-    fn identity_id(&mut self, u: &UserObservation) -> Result<i64, StoreError> {
-        let key: IdentityKey = (
-            u.system.trim().to_owned(),
-            opt(&u.email).to_owned(),
-            opt(&u.username).to_owned(),
-            opt(&u.display_name).to_owned(),
-            u.service_account,
-        );
-        if let Some(id) = self.identities.get(&key) {
-            return Ok(*id);
+    /// The id of `parts` in `table`, inserting the row the first time.
+    fn intern(&mut self, table: Table, parts: &[&str], flag: bool) -> Result<i64, StoreError> {
+        let hash = hash_parts(parts, flag);
+        let w = &mut *self.writer;
+        let (interner, stmt) = match table {
+            Table::Identity => (&mut w.identities, &mut w.insert_identity),
+            Table::Project => (&mut w.projects, &mut w.insert_project),
+            Table::Entity => (&mut w.entities, &mut w.insert_entity),
+        };
+        if let Some(id) = interner.get(hash, parts, flag) {
+            return Ok(id);
         }
-        let mut stmt = self
-            .tx()?
-            .prepare_cached(
-                "INSERT INTO identities (system, email, username, display_name, service_account)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT DO UPDATE SET system = excluded.system
-                 RETURNING id",
-            )
-            .map_err(|e| self.err(e))?;
-        let id: i64 = stmt
-            .query_row(params![key.0, key.1, key.2, key.3, key.4], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        drop(stmt);
-        self.new_identities.push(key.clone());
-        self.identities.insert(key, id);
-        Ok(id)
-    }
-
-    fn entity_id(
-        &mut self,
-        system: &str,
-        project: &str,
-        entity_type: &str,
-        entity_id: &str,
-    ) -> Result<i64, StoreError> {
-        // Lookup by borrowed parts would need a custom key type; entities are few compared
-        // to observations carrying them, and most lookups hit.
-        let key: EntityKey = (
-            system.trim().to_owned(),
-            project.trim().to_owned(),
-            entity_type.trim().to_owned(),
-            entity_id.trim().to_owned(),
-        );
-        if let Some(id) = self.entities.get(&key) {
-            return Ok(*id);
-        }
-        let mut stmt = self
-            .tx()?
-            .prepare_cached(
-                "INSERT INTO entities (system, project, entity_type, entity_id)
-                 VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO UPDATE SET system = excluded.system
-                 RETURNING id",
-            )
-            .map_err(|e| self.err(e))?;
-        let id: i64 = stmt
-            .query_row(params![key.0, key.1, key.2, key.3], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        drop(stmt);
-        self.new_entities.push(key.clone());
-        self.entities.insert(key, id);
+        let result = match table {
+            Table::Identity => stmt
+                .query_row(params![parts[0], parts[1], parts[2], parts[3], flag], |r| {
+                    r.get(0)
+                }),
+            Table::Project => stmt.query_row(params![parts[0], parts[1]], |r| r.get(0)),
+            Table::Entity => stmt.query_row(params![parts[0], parts[1], parts[2], parts[3]], |r| {
+                r.get(0)
+            }),
+        };
+        let id: i64 = match result {
+            Ok(id) => id,
+            Err(e) => return Err(self.err(e)),
+        };
+        interner.insert(hash, parts, flag, id);
+        self.interned.push((table, hash, id));
         Ok(id)
     }
 
     fn observation(&mut self, u: &UserObservation) -> Result<(), StoreError> {
-        let identity = self.identity_id(u)?;
-        let entity = if u.project.is_some() || u.entity_type.is_some() || u.entity_id.is_some() {
-            self.entity_id(
-                &u.system,
-                opt(&u.project),
-                opt(&u.entity_type),
-                opt(&u.entity_id),
-            )?
-        } else {
-            0
+        let system = u.system.trim();
+        let identity = self.intern(
+            Table::Identity,
+            &[
+                system,
+                opt(&u.email),
+                opt(&u.username),
+                opt(&u.display_name),
+            ],
+            u.service_account,
+        )?;
+        // Observations keep their project, not their entity: no count depends on the
+        // entity, and interning every work item ever touched would cost memory per item.
+        let project = match opt(&u.project) {
+            "" => 0,
+            p => self.intern(Table::Project, &[system, p], false)?,
         };
-        let mut stmt = self
-            .tx()?
-            .prepare_cached(
-                "INSERT OR IGNORE INTO observations (identity, at, interaction, entity)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )
-            .map_err(|e| self.err(e))?;
-        let n = stmt
+        let n = self
+            .writer
+            .insert_observation
             .execute(params![
                 identity,
                 to_millis(u.at),
                 u.interaction.code(),
-                entity
+                project
             ])
             .map_err(|e| self.err(e))?;
-        drop(stmt);
         self.counts.observations += n as u64;
         Ok(())
     }
 
     fn entity_ref(&mut self, e: &EntityRef) -> Result<i64, StoreError> {
-        self.entity_id(
-            &e.system,
-            opt(&e.project),
-            opt(&e.entity_type),
-            &e.entity_id,
+        self.intern(
+            Table::Entity,
+            &[
+                e.system.trim(),
+                opt(&e.project),
+                opt(&e.entity_type),
+                e.entity_id.trim(),
+            ],
+            false,
         )
     }
 
     fn sync(&mut self, s: &SyncRecord) -> Result<(), StoreError> {
         let source = self.entity_ref(&s.source)?;
         let target = self.entity_ref(&s.target)?;
-        let mut stmt = self
-            .tx()?
-            .prepare_cached(
-                "INSERT OR IGNORE INTO syncs (source, target, at, success) VALUES (?1, ?2, ?3, ?4)",
-            )
-            .map_err(|e| self.err(e))?;
-        let n = stmt
+        let n = self
+            .writer
+            .insert_sync
             .execute(params![
                 source,
                 target,
@@ -646,31 +716,19 @@ impl Batch<'_, '_> {
                 s.status == SyncStatus::Success
             ])
             .map_err(|e| self.err(e))?;
-        drop(stmt);
         self.counts.syncs += n as u64;
         Ok(())
     }
 
-    /// The latest configuration of an integration wins (by `updated_at`), whichever order
-    /// the records arrive in.
     fn integration(&mut self, i: &Integration) -> Result<(), StoreError> {
         let ends = serde_json::to_string(&i.ends).map_err(|e| StoreError::Corrupt {
-            path: self.path.to_path_buf(),
+            path: self.writer.path.to_path_buf(),
             table: "integrations",
             detail: e.to_string(),
         })?;
-        let mut stmt = self
-            .tx()?
-            .prepare_cached(
-                "INSERT INTO integrations (name, active, updated_at, ends) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (name) DO UPDATE SET active = excluded.active,
-                     updated_at = excluded.updated_at, ends = excluded.ends
-                 WHERE excluded.updated_at > integrations.updated_at
-                    OR (excluded.updated_at = integrations.updated_at
-                        AND (excluded.active, excluded.ends) > (integrations.active, integrations.ends))",
-            )
-            .map_err(|e| self.err(e))?;
-        let n = stmt
+        let n = self
+            .writer
+            .upsert_integration
             .execute(params![
                 i.name.trim(),
                 i.status == IntegrationStatus::Active,
@@ -678,42 +736,27 @@ impl Batch<'_, '_> {
                 ends
             ])
             .map_err(|e| self.err(e))?;
-        drop(stmt);
         self.counts.integrations += n as u64;
         Ok(())
     }
 
     /// Saves a connector's cursor inside this transaction, so it lands with its records.
     pub fn save_cursor(&mut self, connector: &str, cursor: &str) -> Result<(), StoreError> {
-        let mut stmt = self
-            .tx()?
-            .prepare_cached(
-                "INSERT INTO cursors (connector, cursor, saved_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (connector) DO UPDATE SET cursor = excluded.cursor, saved_at = excluded.saved_at",
-            )
-            .map_err(|e| self.err(e))?;
-        stmt.execute(params![connector, cursor, to_millis(Utc::now())])
+        self.writer
+            .save_cursor
+            .execute(params![connector, cursor, to_millis(Utc::now())])
             .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     pub fn commit(mut self) -> Result<WriteCounts, StoreError> {
-        let counts = self.counts;
-        let path = self.path.to_path_buf();
-        if let Some(tx) = self.tx.take() {
-            // On failure SQLite rolled back: forget what this batch interned.
-            if let Err(source) = tx.commit() {
-                self.tx = None;
-                for k in &self.new_identities {
-                    self.identities.remove(k);
-                }
-                for k in &self.new_entities {
-                    self.entities.remove(k);
-                }
-                return Err(StoreError::Sqlite { path, source });
-            }
-        }
-        Ok(counts)
+        // On failure `Drop` rolls back and forgets what this batch interned.
+        self.writer
+            .conn
+            .execute_batch("COMMIT")
+            .map_err(|e| self.err(e))?;
+        self.open = false;
+        Ok(self.counts)
     }
 }
 

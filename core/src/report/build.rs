@@ -9,7 +9,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::identity::{self, IdentityInput, IdentityRules, ServiceAccountPatterns};
 use crate::model::{Integration, IntegrationStatus, Interaction};
-use crate::store::{from_millis, to_millis, Store, StoreError, StoredIdentity};
+use crate::store::{from_millis, to_millis, Store, StoreError, StoredEntity, StoredIdentity};
 
 use super::types::*;
 
@@ -394,42 +394,42 @@ fn pair_label(a: &str, b: &str) -> String {
 
 impl SyncFacts {
     fn read(store: &Store, starts: [i64; 2], end: i64) -> Result<SyncFacts, StoreError> {
-        let entities = store.entities()?;
         // An entity is (system, entity_id): project and type do not make another entity.
-        let mut canonical: FxHashMap<(&str, &str), u32> = FxHashMap::default();
+        let mut canonical: FxHashMap<(String, String), u32> = FxHashMap::default();
         let mut entity_key: FxHashMap<i64, u32> = FxHashMap::default();
-        for (id, e) in &entities {
+        let mut key_of = |id: i64, e: &StoredEntity| -> u32 {
+            if let Some(k) = entity_key.get(&id) {
+                return *k;
+            }
             let next = u32::try_from(canonical.len()).unwrap_or(u32::MAX);
-            let key = *canonical
-                .entry((e.system.as_str(), e.entity_id.as_str()))
+            let k = *canonical
+                .entry((e.system.clone(), e.entity_id.clone()))
                 .or_insert(next);
-            entity_key.insert(*id, key);
-        }
+            entity_key.insert(id, k);
+            k
+        };
         let mut windows = [SyncWindow::default(), SyncWindow::default()];
         let from = starts[0].min(starts[1]);
-        store.for_each_sync(from, end, |source, target, at, success| {
-            let (Some(s), Some(t)) = (entities.get(&source), entities.get(&target)) else {
-                return;
-            };
+        store.for_each_sync(from, end, |sync| {
+            let (s, t, at) = (sync.source, sync.target, sync.at);
             for w in 0..2 {
                 if at >= starts[w] {
                     let slot = windows[w]
                         .outcomes
                         .entry(ordered(s.system.clone(), t.system.clone()))
                         .or_default();
-                    if success {
+                    if sync.success {
                         slot.0 += 1;
                     } else {
                         slot.1 += 1;
                     }
                 }
             }
-            if !success {
+            if !sync.success {
                 return;
             }
-            let (Some(&sk), Some(&tk)) = (entity_key.get(&source), entity_key.get(&target)) else {
-                return;
-            };
+            let sk = key_of(sync.source_id, s);
+            let tk = key_of(sync.target_id, t);
             for w in 0..2 {
                 if at < starts[w] {
                     continue;

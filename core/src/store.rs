@@ -403,8 +403,11 @@ impl Store {
 /// hit: a 64-bit hash of the borrowed parts picks a bucket, the parts are compared.
 #[derive(Default)]
 struct Interner {
-    buckets: FxHashMap<u64, Vec<(Box<[Box<str>]>, bool, i64)>>,
+    buckets: FxHashMap<u64, Vec<Interned>>,
 }
+
+/// An interned key's parts, its flag and its row id.
+type Interned = (Box<[Box<str>]>, bool, i64);
 
 fn hash_parts(parts: &[&str], flag: bool) -> u64 {
     use std::hash::{Hash, Hasher};

@@ -54,13 +54,18 @@ impl Tmux {
             .into_owned()
     }
 
-    /// Polls the screen until `done` holds; fails with the last screen after `secs`.
+    /// Polls the screen until `done` holds on a settled screen (two captures alike: a
+    /// capture can land halfway through a redraw); fails with the last screen after `secs`.
     fn wait(&self, what: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
             if done(&screen) {
-                return screen;
+                std::thread::sleep(Duration::from_millis(150));
+                if self.screen() == screen {
+                    return screen;
+                }
+                continue;
             }
             if start.elapsed() > Duration::from_secs(secs) {
                 panic!("waited {secs}s for {what}; the screen:\n{screen}");

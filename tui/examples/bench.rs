@@ -120,6 +120,7 @@ fn export(db: PathBuf, out: PathBuf) -> anyhow::Result<()> {
     let store = Store::open(&db)?;
     let report = build_report(&store, &ReportOptions::new(AS_OF.parse()?))?;
     let built = started.elapsed();
+    eprintln!("export: after the report: {}", peak_memory());
     let path = tally_core::export::write_usage_reports(&report, &out)?;
     eprintln!(
         "export: report {:.2}s, total {:.2}s; 1 year: {} users, {} Detailed User Report rows -> {}",
@@ -130,6 +131,17 @@ fn export(db: PathBuf, out: PathBuf) -> anyhow::Result<()> {
         path.display()
     );
     Ok(())
+}
+
+/// Current and peak resident memory, from /proc (Linux), to see which phase peaks.
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn main() -> anyhow::Result<()> {

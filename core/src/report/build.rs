@@ -11,6 +11,59 @@ use crate::identity::{self, IdentityInput, IdentityRules, ServiceAccountPatterns
 use crate::model::{Integration, IntegrationStatus, Interaction};
 use crate::store::{from_millis, to_millis, Store, StoreError, StoredEntity, StoredIdentity};
 
+/// An identity tuple in one allocation: the report holds up to millions of them at once.
+struct CompactIdentity {
+    /// system, email, username and display name, in that order.
+    text: Box<str>,
+    /// Where email, username and display name start in `text`.
+    cuts: [u32; 3],
+    service_account: bool,
+}
+
+impl CompactIdentity {
+    fn new(i: &StoredIdentity) -> Self {
+        let mut text = String::with_capacity(
+            i.system.len() + i.email.len() + i.username.len() + i.display_name.len(),
+        );
+        let mut cuts = [0u32; 3];
+        text.push_str(&i.system);
+        for (cut, part) in cuts
+            .iter_mut()
+            .zip([&i.email, &i.username, &i.display_name])
+        {
+            *cut = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            text.push_str(part);
+        }
+        CompactIdentity {
+            text: text.into_boxed_str(),
+            cuts,
+            service_account: i.service_account,
+        }
+    }
+
+    fn part(&self, n: usize) -> &str {
+        let start = if n == 0 { 0 } else { self.cuts[n - 1] as usize };
+        let end = self.cuts.get(n).map_or(self.text.len(), |c| *c as usize);
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    fn system(&self) -> &str {
+        self.part(0)
+    }
+
+    fn email(&self) -> &str {
+        self.part(1)
+    }
+
+    fn username(&self) -> &str {
+        self.part(2)
+    }
+
+    fn display_name(&self) -> &str {
+        self.part(3)
+    }
+}
+
 use super::types::*;
 
 /// What a report is computed with, besides the stored records.
@@ -116,23 +169,21 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     })?;
 
     // Only tuples seen in some window are kept in memory.
-    let mut identities: FxHashMap<usize, StoredIdentity> = FxHashMap::default();
+    let mut identities: Vec<Option<CompactIdentity>> = Vec::new();
+    identities.resize_with(aggs.len(), || None);
     store.for_each_identity(|id, identity| {
         let seen = usize::try_from(id)
             .ok()
             .and_then(|i| aggs.get(i))
             .is_some_and(|a| a[0].count > 0 || a[1].count > 0);
         if seen {
-            if let Ok(i) = usize::try_from(id) {
-                identities.insert(i, identity);
+            if let Some(slot) = usize::try_from(id).ok().and_then(|i| identities.get_mut(i)) {
+                *slot = Some(CompactIdentity::new(&identity));
             }
         }
     })?;
 
-    let syncs = SyncFacts::read(store, starts, end)?;
-    let integrations = store.integrations()?;
     let patterns = ServiceAccountPatterns::new(&opts.service_account_patterns);
-
     let make = |w: usize| {
         let (summary, user_counts, all_systems, users, active_months) =
             users_for_window(&aggs, w, &identities, &opts.rules, &patterns);
@@ -144,7 +195,7 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
                 users,
             })
             .collect();
-        let mut report = WindowReport {
+        WindowReport {
             window: windows[w],
             summary,
             user_counts,
@@ -155,14 +206,23 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
             users,
             monthly_active,
             sync_outcomes: Vec::new(),
-        };
-        syncs.fill(w, &windows[w], &integrations, &mut report);
-        report
+        }
     };
+    let mut six_months = make(0);
+    let mut one_year = make(1);
+    // The per-identity data is done with: free it before the sync facts take their place,
+    // so peak memory is the larger of the two, not their sum.
+    drop(identities);
+    drop(aggs);
+
+    let syncs = SyncFacts::read(store, starts, end)?;
+    let integrations = store.integrations()?;
+    syncs.fill(0, &windows[0], &integrations, &mut six_months);
+    syncs.fill(1, &windows[1], &integrations, &mut one_year);
     Ok(Report {
         as_of: opts.as_of,
-        six_months: make(0),
-        one_year: make(1),
+        six_months,
+        one_year,
     })
 }
 
@@ -182,23 +242,22 @@ type UserParts = (
 fn users_for_window(
     aggs: &[[Agg; 2]],
     w: usize,
-    identities: &FxHashMap<usize, StoredIdentity>,
+    identities: &[Option<CompactIdentity>],
     rules: &IdentityRules,
     patterns: &ServiceAccountPatterns,
 ) -> UserParts {
-    let mut ids: Vec<usize> = identities
-        .keys()
-        .copied()
-        .filter(|&i| aggs[i][w].count > 0)
-        .collect();
-    ids.sort_unstable();
-    let tuples: Vec<&StoredIdentity> = ids.iter().map(|i| &identities[i]).collect();
+    let (ids, tuples): (Vec<usize>, Vec<&CompactIdentity>) = identities
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| Some((i, t.as_ref()?)))
+        .filter(|&(i, _)| aggs[i][w].count > 0)
+        .unzip();
     let inputs: Vec<IdentityInput<'_>> = tuples
         .iter()
         .map(|t| IdentityInput {
-            email: non_empty(&t.email),
-            username: non_empty(&t.username),
-            display_name: non_empty(&t.display_name),
+            email: non_empty(t.email()),
+            username: non_empty(t.username()),
+            display_name: non_empty(t.display_name()),
         })
         .collect();
     let resolution = identity::resolve(&inputs, rules);
@@ -212,7 +271,7 @@ fn users_for_window(
         invalid_emails: resolution
             .invalid_emails
             .iter()
-            .map(|&k| tuples[k].email.trim().to_lowercase())
+            .map(|&k| tuples[k].email().trim().to_lowercase())
             .collect::<FxHashSet<String>>()
             .len() as u64,
         ..Summary::default()
@@ -221,8 +280,9 @@ fn users_for_window(
     let mut per_system: BTreeMap<String, [u64; 4]> = BTreeMap::new();
     let mut active_months = [0u64; 32];
     let mut users = Vec::with_capacity(resolution.users.len());
-    for user in &resolution.users {
-        let row = user_row(user, &ids, &tuples, aggs, w, patterns);
+    // Consumed as the rows are built, so each user's parts are freed as its row appears.
+    for mut user in resolution.users {
+        let row = user_row(&mut user, &ids, &tuples, aggs, w, patterns);
         if row.service_account {
             summary.service_accounts += 1;
         } else {
@@ -244,7 +304,8 @@ fn users_for_window(
         }
         users.push(row);
     }
-    users.sort_by_cached_key(sort_key);
+    users.shrink_to_fit();
+    users.sort_by(user_order);
 
     let user_counts = per_system
         .into_iter()
@@ -262,19 +323,28 @@ fn users_for_window(
     (summary, user_counts, all_systems, users, active_months)
 }
 
-fn sort_key(u: &UserRow) -> (String, String, String) {
-    let first = |v: &[String]| v.first().map(|s| s.to_lowercase()).unwrap_or_default();
-    (
-        first(&u.emails),
-        first(&u.usernames),
-        first(&u.display_names),
-    )
+/// Users by first email, then username, then display name, case-insensitively; compared
+/// without building keys, since a key per user would cost memory at the peak.
+fn user_order(a: &UserRow, b: &UserRow) -> std::cmp::Ordering {
+    fn first(v: &[String]) -> impl Iterator<Item = char> + '_ {
+        v.first()
+            .map(String::as_str)
+            .unwrap_or("")
+            .chars()
+            .flat_map(char::to_lowercase)
+    }
+    // Emails and usernames are stored lower-cased already.
+    a.emails
+        .first()
+        .cmp(&b.emails.first())
+        .then_with(|| a.usernames.first().cmp(&b.usernames.first()))
+        .then_with(|| first(&a.display_names).cmp(first(&b.display_names)))
 }
 
 fn user_row(
-    user: &identity::ResolvedUser,
+    user: &mut identity::ResolvedUser,
     ids: &[usize],
-    tuples: &[&StoredIdentity],
+    tuples: &[&CompactIdentity],
     aggs: &[[Agg; 2]],
     w: usize,
     patterns: &ServiceAccountPatterns,
@@ -291,15 +361,15 @@ fn user_row(
     for &k in &user.members {
         let t = tuples[k];
         let agg = aggs[ids[k]][w];
-        let email = identity::normalize_email(&t.email).map(|e| e.into_owned());
-        let username = identity::normalize_username(&t.username).map(|u| u.into_owned());
+        let email = identity::normalize_email(t.email()).map(|e| e.into_owned());
+        let username = identity::normalize_username(t.username()).map(|u| u.into_owned());
         if let Some(e) = &email {
             emails.insert(e.clone());
         }
         if let Some(u) = &username {
             usernames.insert(u.clone());
         }
-        if let Some(d) = identity::normalize_display_name(&t.display_name) {
+        if let Some(d) = identity::normalize_display_name(t.display_name()) {
             let d = d.into_owned();
             let key = d.to_lowercase();
             let slot = display_names.entry(key).or_insert_with(|| d.clone());
@@ -311,9 +381,9 @@ fn user_row(
             usernames_by_email
                 .entry(e)
                 .or_default()
-                .insert((u, t.system.clone()));
+                .insert((u, t.system().to_owned()));
         }
-        let seen = systems.entry(t.system.as_str()).or_insert(i64::MIN);
+        let seen = systems.entry(t.system()).or_insert(i64::MIN);
         *seen = (*seen).max(agg.last);
         interactions |= agg.interactions;
         service_account |= t.service_account;
@@ -351,7 +421,7 @@ fn user_row(
         service_account,
         last_seen: from_millis(last),
         duplicates,
-        shared_handles: user.shared_handles.clone(),
+        shared_handles: std::mem::take(&mut user.shared_handles),
         forced_merge: user.forced_merge,
     }
 }

@@ -178,18 +178,14 @@ mod tests {
             other => panic!("expected user, got {other:?}"),
         }
         assert!(matches!(&parsed[1], Record::Sync(s) if s.target.entity_id == "4211"));
-        assert!(
-            matches!(&parsed[2], Record::Integration(i) if i.ends[1].entity_types.len() == 2)
-        );
+        assert!(matches!(&parsed[2], Record::Integration(i) if i.ends[1].entity_types.len() == 2));
     }
 
     #[test]
     fn null_identifiers_and_unknown_fields_are_accepted() {
         let line = r#"{"kind":"user","system":"Jira","at":"2026-10-01T12:00:00+02:00","email":null,"interaction":"mention","whatever":1}"#;
         let r: Record = serde_json::from_str(line).expect("parses");
-        let Record::User(u) = r else {
-            panic!("user")
-        };
+        let Record::User(u) = r else { panic!("user") };
         assert_eq!(u.email, None);
         assert_eq!(u.at.to_rfc3339(), "2026-10-01T10:00:00+00:00");
     }

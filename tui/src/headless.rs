@@ -28,7 +28,11 @@ fn say(line: &str) {
 
 /// Collects into the store, with progress on stderr.
 pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Result<Vec<String>> {
-    let names: Vec<String> = setup.connectors.iter().map(|c| c.name().to_owned()).collect();
+    let names: Vec<String> = setup
+        .connectors
+        .iter()
+        .map(|c| c.name().to_owned())
+        .collect();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let run = collect::collect(
         setup.store_path.clone(),

@@ -23,10 +23,23 @@ pub struct KindInfo {
 pub fn builtin_kinds() -> Vec<KindInfo> {
     let v = env!("CARGO_PKG_VERSION");
     [
-        (tally_jsonl::KIND, "SPEC records from a .jsonl file or directory"),
+        (
+            tally_jsonl::KIND,
+            "SPEC records from a .jsonl file or directory",
+        ),
         ("demo", "the built-in synthetic demo organisation"),
-        (tally_jira::KIND, "Jira Cloud and Data Center issues over REST"),
-        (tally_azure_devops::KIND, "Azure DevOps Services and Server work items over REST"),
+        (
+            tally_redmine::KIND,
+            "Redmine issues, journals, attachments and watchers over REST",
+        ),
+        (
+            tally_jira::KIND,
+            "Jira Cloud and Data Center issues over REST",
+        ),
+        (
+            tally_azure_devops::KIND,
+            "Azure DevOps Services and Server work items over REST",
+        ),
     ]
     .into_iter()
     .map(|(kind, description)| KindInfo {
@@ -57,6 +70,10 @@ pub fn build(
         tally_jsonl::KIND => {
             let settings = config.settings(entry)?;
             Ok(tally_jsonl::build(&entry.name, settings, &config.base_dir).map_err(failed)?)
+        }
+        tally_redmine::KIND => {
+            let settings = config.settings(entry)?;
+            Ok(tally_redmine::build(&entry.name, settings).map_err(failed)?)
         }
         tally_jira::KIND => {
             let settings = config.settings(entry)?;

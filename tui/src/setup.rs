@@ -73,7 +73,10 @@ pub fn setup(
     fallback: Fallback,
 ) -> anyhow::Result<Setup> {
     if demo {
-        return Ok(demo_setup("--demo: the built-in demo data set".into(), as_of));
+        return Ok(demo_setup(
+            "--demo: the built-in demo data set".into(),
+            as_of,
+        ));
     }
     let path = match config_flag {
         Some(p) => Some(p.to_path_buf()),

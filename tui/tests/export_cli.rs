@@ -49,7 +49,14 @@ fn export_from_a_config_gives_the_numbers_the_rules_say() {
     write_records(dir.path());
     let out = tally(
         dir.path(),
-        &["--config", "tally.toml", "--export", "out.zip", "--as-of", AS_OF],
+        &[
+            "--config",
+            "tally.toml",
+            "--export",
+            "out.zip",
+            "--as-of",
+            AS_OF,
+        ],
     );
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
@@ -95,7 +102,10 @@ fn export_from_a_config_gives_the_numbers_the_rules_say() {
         .find(|r| text(&r[0]) == "ann@corp.example")
         .expect("Ann's row");
     assert_eq!(text(&ann[3]), "Usernames or Emails");
-    assert_eq!(text(&ann[5]), "GitHub (2026-09-01 10:00), Jira (2026-10-01 10:00)");
+    assert_eq!(
+        text(&ann[5]),
+        "GitHub (2026-09-01 10:00), Jira (2026-10-01 10:00)"
+    );
 
     let year = &books[YEAR];
     assert_eq!(check_agreement(year), 3.0);
@@ -134,7 +144,10 @@ fn a_bad_configuration_names_file_line_and_key() {
     let out = tally(dir.path(), &["--export", "out.zip"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("tally.toml:4: connector `log` (kind jsonl)"), "{err}");
+    assert!(
+        err.contains("tally.toml:4: connector `log` (kind jsonl)"),
+        "{err}"
+    );
     assert!(err.contains("paht"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     assert!(!dir.path().join("out.zip").exists());
@@ -151,7 +164,10 @@ fn no_configuration_and_no_demo_flag_is_refused_for_export() {
 #[test]
 fn a_bad_as_of_is_refused_with_an_example() {
     let dir = tempfile::tempdir().expect("dir");
-    let out = tally(dir.path(), &["--demo", "--export", "x.zip", "--as-of", "yesterday"]);
+    let out = tally(
+        dir.path(),
+        &["--demo", "--export", "x.zip", "--as-of", "yesterday"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("RFC 3339"), "{}", stderr(&out));
 }
@@ -178,7 +194,10 @@ fn a_failed_connector_does_not_stop_the_others() {
 fn the_demo_data_set_exports_a_believable_report() {
     let dir = tempfile::tempdir().expect("dir");
     // A path ending in a separator is a directory, created if missing.
-    let out = tally(dir.path(), &["--demo", "--export", "out/", "--as-of", AS_OF]);
+    let out = tally(
+        dir.path(),
+        &["--demo", "--export", "out/", "--as-of", AS_OF],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let (_, books) = read_zip(&dir.path().join("out/Usage Reports.zip"));
     let six = check_agreement(&books[SIX]);
@@ -187,7 +206,15 @@ fn the_demo_data_set_exports_a_believable_report() {
     assert!(year >= six && year <= 3600.0, "1 year: {year}");
     assert!(books[YEAR].summary("Service Accounts") >= 5.0);
     assert!(books[YEAR].summary("Total Entities Synced") > 100.0);
-    for label in ["Usernames or Emails", "Emails", "Display Names", "Usernames"] {
-        assert!(books[YEAR].summary(label) > 0.0, "{label} present in the demo");
+    for label in [
+        "Usernames or Emails",
+        "Emails",
+        "Display Names",
+        "Usernames",
+    ] {
+        assert!(
+            books[YEAR].summary(label) > 0.0,
+            "{label} present in the demo"
+        );
     }
 }

@@ -163,8 +163,8 @@ impl Connector for JsonlConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tally_core::Emit;
     use tally_core::connector::CancellationToken;
+    use tally_core::Emit;
     use tokio::sync::mpsc;
 
     async fn run(path: PathBuf) -> (Result<(), ConnectorError>, Vec<Record>, Vec<String>) {
@@ -193,8 +193,7 @@ mod tests {
         let file = dir.path().join("log.jsonl");
         let text = format!(
             "{GOOD}\nnot json\n\n{}\n{GOOD}\n{}\n",
-            r#"{"kind":"user","system":"Jira","interaction":"updater"}"#,
-            r#"{"kind":"bogus"}"#
+            r#"{"kind":"user","system":"Jira","interaction":"updater"}"#, r#"{"kind":"bogus"}"#
         );
         std::fs::write(&file, text).expect("write");
         let (result, records, skipped) = run(file.clone()).await;
@@ -202,7 +201,11 @@ mod tests {
         assert_eq!(records.len(), 2);
         assert_eq!(skipped.len(), 3, "{skipped:?}");
         let shown = file.display().to_string();
-        assert!(skipped[0].starts_with(&format!("{shown}:2: ")), "{}", skipped[0]);
+        assert!(
+            skipped[0].starts_with(&format!("{shown}:2: ")),
+            "{}",
+            skipped[0]
+        );
         assert!(skipped[1].starts_with(&format!("{shown}:4: ")));
         assert!(skipped[1].contains("missing field `at`"), "{}", skipped[1]);
         assert!(skipped[2].starts_with(&format!("{shown}:6: ")));

@@ -103,10 +103,15 @@ pub const YEAR: &str = "Usage Report (Last 1 Year).xlsx";
 /// Checks the agreements SPEC §4 demands inside one workbook, returning Total Unique Users.
 pub fn check_agreement(book: &Workbook) -> f64 {
     let total = book.summary("Total Unique Users");
-    let breakdown: f64 = ["Usernames or Emails", "Emails", "Display Names", "Usernames"]
-        .iter()
-        .map(|l| book.summary(l))
-        .sum();
+    let breakdown: f64 = [
+        "Usernames or Emails",
+        "Emails",
+        "Display Names",
+        "Usernames",
+    ]
+    .iter()
+    .map(|l| book.summary(l))
+    .sum();
     assert_eq!(total, breakdown, "breakdown adds up to the total");
     let counts = book.sheet("Unique User Count");
     let all = counts
@@ -115,14 +120,8 @@ pub fn check_agreement(book: &Workbook) -> f64 {
         .expect("All Systems row");
     assert_eq!(number(&all[1]), total, "All Systems row equals Summary");
     let users = book.sheet("Detailed User Report");
-    let non_service = users[1..]
-        .iter()
-        .filter(|r| text(&r[6]) == "No")
-        .count() as f64;
-    let service = users[1..]
-        .iter()
-        .filter(|r| text(&r[6]) == "Yes")
-        .count() as f64;
+    let non_service = users[1..].iter().filter(|r| text(&r[6]) == "No").count() as f64;
+    let service = users[1..].iter().filter(|r| text(&r[6]) == "Yes").count() as f64;
     assert_eq!(non_service, total, "Detailed User Report lists every user");
     assert_eq!(service, book.summary("Service Accounts"));
     let synced: f64 = book.sheet("Synced Data Count")[1..]

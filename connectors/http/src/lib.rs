@@ -10,6 +10,9 @@
 //! - [`HttpError`] names the connector, the URL without secrets and the status, and says
 //!   what to check; it converts into [`tally_core::ConnectorError`].
 //!
+//! - `testing` (feature `testing`): `testing::run` a connector and look at what it
+//!   emitted, `testing::fast` options; for connector tests and plugin authors.
+//!
 //! Connector conventions: each connector's `Settings` has the fields `url`,
 //! `user: Option<String>` and `token_env` itself (serde's `deny_unknown_fields` does not
 //! work through `flatten`), checks `url` with [`parse_base_url`] in `build`, and reads the
@@ -21,6 +24,8 @@ mod client;
 mod error;
 mod paging;
 mod redact;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use auth::{secret_from_env, Auth, Secret};
 pub use client::{auth_from_settings, parse_base_url, HttpClient, HttpOptions};

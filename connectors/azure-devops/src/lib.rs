@@ -15,14 +15,15 @@ mod collect;
 mod identity;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use tally_core::{Connector, ConnectorContext, ConnectorError};
-use tally_http::{auth_from_settings, parse_base_url, Auth, HttpClient, HttpOptions, Url};
+use tally_http::settings::{http_options, validate_common, Common};
+use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions, Url};
 
 pub use identity::{html_mentions, person, NameRules, Person};
+pub use tally_http::settings::SettingsError;
 
 /// The `kind` of this connector in the configuration.
 pub const KIND: &str = "azure-devops";
@@ -46,7 +47,7 @@ pub struct Settings {
     #[serde(default)]
     pub projects: Vec<String>,
     /// How far back the first run reaches, in days.
-    #[serde(default = "default_lookback_days")]
+    #[serde(default = "tally_http::settings::default_lookback_days")]
     pub lookback_days: u32,
     /// Identity fields whose people are `mapped_user_field` observations (reference
     /// names, e.g. `System.AssignedTo`, `Microsoft.VSTS.Common.ActivatedBy`,
@@ -85,18 +86,14 @@ pub struct Settings {
     #[serde(default = "default_api_version")]
     pub api_version: String,
     /// Requests in flight at once (default 4).
-    #[serde(default = "default_max_concurrency")]
+    #[serde(default = "tally_http::settings::default_max_concurrency")]
     pub max_concurrency: usize,
     /// Seconds allowed for one request (default 60).
-    #[serde(default = "default_timeout_secs")]
+    #[serde(default = "tally_http::settings::default_timeout_secs")]
     pub timeout_secs: u64,
     /// The system name shown in reports; default: the connector's name.
     #[serde(default)]
     pub system: Option<String>,
-}
-
-fn default_lookback_days() -> u32 {
-    365
 }
 
 fn default_mapped_fields() -> Vec<String> {
@@ -111,29 +108,6 @@ fn default_api_version() -> String {
     "7.1".to_string()
 }
 
-fn default_max_concurrency() -> usize {
-    4
-}
-
-fn default_timeout_secs() -> u64 {
-    60
-}
-
-/// A setting that cannot work, named with its connector and key.
-#[derive(Debug, thiserror::Error)]
-#[error("connector '{connector}': {key}: {reason}")]
-pub struct SettingsError {
-    pub connector: String,
-    pub key: &'static str,
-    pub reason: String,
-}
-
-impl From<SettingsError> for ConnectorError {
-    fn from(e: SettingsError) -> Self {
-        ConnectorError::Config(e.to_string())
-    }
-}
-
 impl Settings {
     /// Checks what serde cannot: values that parse but cannot work.
     pub fn validate(&self, connector: &str) -> Result<(), ConnectorError> {
@@ -145,22 +119,18 @@ impl Settings {
             }
             .into())
         };
-        parse_base_url(connector, &self.url)?;
-        if self.token_env.trim().is_empty() {
-            return bad(
-                "token_env",
-                "empty: name the environment variable that holds the personal access token",
-            );
-        }
-        if self.lookback_days == 0 {
-            return bad("lookback_days", "must be at least 1");
-        }
-        if !(1..=32).contains(&self.max_concurrency) {
-            return bad("max_concurrency", "must be between 1 and 32");
-        }
-        if self.timeout_secs == 0 {
-            return bad("timeout_secs", "must be at least 1");
-        }
+        validate_common(
+            connector,
+            &Common {
+                url: &self.url,
+                token_env: &self.token_env,
+                secret: "personal access token",
+                lookback_days: self.lookback_days,
+                page_size: None,
+                max_concurrency: self.max_concurrency,
+                timeout_secs: self.timeout_secs,
+            },
+        )?;
         let version_ok = {
             let mut parts = self.api_version.split('.');
             let (major, minor) = (parts.next(), parts.next());
@@ -220,11 +190,7 @@ impl Settings {
 /// Checks `settings` and makes the connector. The token is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let options = HttpOptions {
-        request_timeout: Duration::from_secs(settings.timeout_secs),
-        max_concurrency: settings.max_concurrency,
-        ..HttpOptions::default()
-    };
+    let options = http_options(settings.timeout_secs, settings.max_concurrency);
     Ok(Arc::new(AzureDevOpsConnector::new(
         name, settings, options,
     )?))

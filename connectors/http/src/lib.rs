@@ -13,6 +13,9 @@
 //! - `testing` (feature `testing`): `testing::run` a connector and look at what it
 //!   emitted, `testing::fast` options; for connector tests and plugin authors.
 //!
+//! - [`settings`]: the defaults and checks of the keys every connector's `Settings` has,
+//!   and [`settings::SettingsError`].
+//!
 //! Connector conventions: each connector's `Settings` has the fields `url`,
 //! `user: Option<String>` and `token_env` itself (serde's `deny_unknown_fields` does not
 //! work through `flatten`), checks `url` with [`parse_base_url`] in `build`, and reads the
@@ -24,6 +27,7 @@ mod client;
 mod error;
 mod paging;
 mod redact;
+pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -13,12 +13,12 @@ mod collect;
 mod mentions;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
 use tally_core::{Connector, ConnectorContext, ConnectorError};
-use tally_http::{auth_from_settings, parse_base_url, Auth, HttpClient, HttpOptions};
+use tally_http::settings::http_options;
+use tally_http::{auth_from_settings, parse_base_url, Auth, HttpClient};
 
 pub use mentions::mentioned_logins;
 
@@ -47,7 +47,7 @@ pub struct Settings {
     #[serde(default)]
     pub projects: Vec<String>,
     /// How far back the first run reaches, in days of `updated_on`.
-    #[serde(default = "default_lookback_days")]
+    #[serde(default = "tally_http::settings::default_lookback_days")]
     pub lookback_days: u32,
     /// User fields whose people are `mapped_user_field` observations: `assignee`,
     /// `watchers`, `author`, or the name of a custom field of format "User".
@@ -65,37 +65,21 @@ pub struct Settings {
     #[serde(default)]
     pub link_project: Option<String>,
     /// Issues per listing page (default 100, Redmine's usual cap).
-    #[serde(default = "default_page_size")]
+    #[serde(default = "tally_http::settings::default_page_size")]
     pub page_size: u32,
     /// Requests in flight at once (default 4).
-    #[serde(default = "default_max_concurrency")]
+    #[serde(default = "tally_http::settings::default_max_concurrency")]
     pub max_concurrency: usize,
     /// Seconds allowed for one request (default 60).
-    #[serde(default = "default_timeout_secs")]
+    #[serde(default = "tally_http::settings::default_timeout_secs")]
     pub timeout_secs: u64,
     /// The system name shown in reports; default: the connector's name.
     #[serde(default)]
     pub system: Option<String>,
 }
 
-fn default_lookback_days() -> u32 {
-    365
-}
-
 fn default_mapped_fields() -> Vec<String> {
     vec!["assignee".to_string(), "watchers".to_string()]
-}
-
-fn default_page_size() -> u32 {
-    100
-}
-
-fn default_max_concurrency() -> usize {
-    4
-}
-
-fn default_timeout_secs() -> u64 {
-    60
 }
 
 /// Checks `settings` and makes the connector. The API key is read when the connector runs,
@@ -170,11 +154,7 @@ impl RedmineConnector {
                 secret,
             },
         )?;
-        let options = HttpOptions {
-            request_timeout: Duration::from_secs(s.timeout_secs),
-            max_concurrency: s.max_concurrency,
-            ..HttpOptions::default()
-        };
+        let options = http_options(s.timeout_secs, s.max_concurrency);
         Ok(HttpClient::new(
             &self.name,
             &s.url,

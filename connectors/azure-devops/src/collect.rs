@@ -13,6 +13,7 @@ use tally_core::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
     UserObservation,
 };
+use tally_http::links::{link_target, split_keys};
 use tally_http::{CancellationToken, HttpClient, TokenPager, TokenPaging, TokenSource, Url};
 use tokio::task::JoinSet;
 
@@ -645,15 +646,7 @@ fn sync(s: &Shared, item: &Item, key: &str, at: DateTime<Utc>) -> Option<Record>
             entity_type: item.entity_type.clone(),
             entity_id: item.id.to_string(),
         },
-        target: EntityRef {
-            system: system.clone(),
-            project: s
-                .link_project
-                .clone()
-                .or_else(|| project_of_key(key).map(str::to_string)),
-            entity_type: None,
-            entity_id: key.to_string(),
-        },
+        target: link_target(system, s.link_project.as_deref(), key),
     }))
 }
 
@@ -675,34 +668,18 @@ fn date(v: Option<&Value>) -> Option<DateTime<Utc>> {
 /// number.
 fn link_values(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::String(s) => out.extend(
-            s.split([',', ';', '\n'])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-        ),
+        Value::String(s) => split_keys(s, out),
         Value::Number(n) => out.push(n.to_string()),
         Value::Array(list) => list.iter().for_each(|x| link_values(x, out)),
         _ => {}
     }
 }
 
-/// `OPS` of a Jira-style key `OPS-17`.
-fn project_of_key(key: &str) -> Option<&str> {
-    let (project, number) = key.rsplit_once('-')?;
-    (!project.is_empty()
-        && !number.is_empty()
-        && number.bytes().all(|b| b.is_ascii_digit())
-        && project
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-    .then_some(project)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use tally_http::links::project_of_key;
 
     #[test]
     fn dates_skip_the_not_revised_marker() {

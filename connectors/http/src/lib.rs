@@ -13,6 +13,7 @@
 //! - `testing` (feature `testing`): `testing::run` a connector and look at what it
 //!   emitted, `testing::fast` options; for connector tests and plugin authors.
 //!
+//! - [`links`]: the keys of a link field and the entity a key names, for `sync` records.
 //! - [`settings`]: the defaults and checks of the keys every connector's `Settings` has,
 //!   and [`settings::SettingsError`].
 //!
@@ -25,6 +26,7 @@
 mod auth;
 mod client;
 mod error;
+pub mod links;
 mod paging;
 mod redact;
 pub mod settings;

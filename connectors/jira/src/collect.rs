@@ -10,6 +10,7 @@ use tally_core::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
     UserObservation,
 };
+use tally_http::links::{link_target, split_keys};
 use tally_http::{
     CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging, Page, TokenPager,
     TokenPaging, TokenSource,
@@ -410,15 +411,7 @@ impl Collector {
                     entity_type: issue.entity_type.clone(),
                     entity_id: issue.key.clone(),
                 },
-                target: EntityRef {
-                    system: system.clone(),
-                    project: self
-                        .link_project
-                        .clone()
-                        .or_else(|| project_of_key(key).map(str::to_string)),
-                    entity_type: None,
-                    entity_id: key.to_string(),
-                },
+                target: link_target(system, self.link_project.as_deref(), key),
             }));
         }
     }
@@ -583,14 +576,7 @@ fn observation(
 /// list of those.
 fn link_values(v: &Value, out: &mut Vec<String>) {
     match v {
-        Value::String(s) => {
-            out.extend(
-                s.split([',', ';', '\n'])
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string),
-            );
-        }
+        Value::String(s) => split_keys(s, out),
         Value::Number(n) => out.push(n.to_string()),
         Value::Array(list) => list.iter().for_each(|x| link_values(x, out)),
         Value::Object(o) => {
@@ -602,22 +588,11 @@ fn link_values(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// `OPS` of a Jira-style key `OPS-17`.
-fn project_of_key(key: &str) -> Option<&str> {
-    let (project, number) = key.rsplit_once('-')?;
-    (!project.is_empty()
-        && !number.is_empty()
-        && number.bytes().all(|b| b.is_ascii_digit())
-        && project
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_'))
-    .then_some(project)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use tally_http::links::project_of_key;
 
     #[test]
     fn link_values_and_keys() {

@@ -305,7 +305,8 @@ fn users_for_window(
         users.push(row);
     }
     users.shrink_to_fit();
-    users.sort_by(user_order);
+    // In place: a stable sort would allocate half the rows again at the memory peak.
+    users.sort_unstable_by(user_order);
 
     let user_counts = per_system
         .into_iter()

@@ -96,10 +96,14 @@ pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Resu
     Ok(failed)
 }
 
-/// Builds the report from the store (off the async executor).
-pub async fn build_report(setup: &Setup) -> anyhow::Result<Report> {
+/// Builds the report from the store (off the async executor). Without a fixed `--as-of`
+/// the report ends now, after collection, so records stamped while it ran are counted.
+pub async fn build_report(setup: &Setup, fixed_as_of: bool) -> anyhow::Result<Report> {
     let path = setup.store_path.clone();
-    let options = setup.options.clone();
+    let mut options = setup.options.clone();
+    if !fixed_as_of {
+        options.as_of = chrono::Utc::now();
+    }
     tokio::task::spawn_blocking(move || -> anyhow::Result<Report> {
         let store = tally_core::store::Store::open(&path)?;
         Ok(report::build_report(&store, &options)?)
@@ -108,11 +112,11 @@ pub async fn build_report(setup: &Setup) -> anyhow::Result<Report> {
     .context("report task stopped")?
 }
 
-pub async fn export(setup: &Setup, dest: &Path) -> anyhow::Result<Outcome> {
+pub async fn export(setup: &Setup, dest: &Path, fixed_as_of: bool) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let failed = collect(setup, CancellationToken::new()).await?;
     let collected = started.elapsed();
-    let report = build_report(setup).await?;
+    let report = build_report(setup, fixed_as_of).await?;
     let dest = dest.to_path_buf();
     let as_text = dest.as_os_str().to_string_lossy();
     if as_text.ends_with('/') || as_text.ends_with(std::path::MAIN_SEPARATOR) {

@@ -218,3 +218,47 @@ fn the_demo_data_set_exports_a_believable_report() {
         );
     }
 }
+
+/// Without `--as-of` the report ends when it is built, after collection: a record stamped
+/// while collection ran still counts. A FIFO lets the test write a record after tally
+/// started, deterministically.
+#[test]
+fn without_as_of_records_stamped_during_collection_count() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("dir");
+    let fifo = dir.path().join("live.jsonl");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        "[[connector]]\nname = \"live\"\nkind = \"jsonl\"\npath = \"live.jsonl\"\n",
+    )
+    .expect("config");
+    let child = std::process::Command::new(BIN)
+        .args(["--export", "out.zip"])
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("XDG_CONFIG_HOME", dir.path().join(".config"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("tally starts");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut pipe = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open fifo");
+    writeln!(
+        pipe,
+        r#"{{"kind":"user","system":"Live","at":"{at}","username":"late","interaction":"updater"}}"#
+    )
+    .expect("write");
+    drop(pipe);
+    let out = child.wait_with_output().expect("tally ends");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, books) = read_zip(&dir.path().join("out.zip"));
+    assert_eq!(books[SIX].summary("Total Unique Users"), 1.0);
+}

@@ -227,6 +227,14 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Sets SQLite's page cache of this connection to `kib` KiB. A report streams each
+    /// table once, so a large cache would only hold pages it never reads again.
+    pub fn set_cache_kib(&self, kib: u32) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(&format!("PRAGMA cache_size = -{kib};"))
+            .map_err(|e| self.err(e))
+    }
+
     /// Runs `f` over every stored identity tuple, by id.
     pub fn for_each_identity(
         &self,

@@ -143,6 +143,7 @@ fn month_index(starts: &[i64], at: i64) -> usize {
 
 /// Builds both windows' report at `opts.as_of`.
 pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, StoreError> {
+    store.set_cache_kib(8 * 1024)?;
     let windows = [
         window(WindowKind::SixMonths, opts.as_of),
         window(WindowKind::OneYear, opts.as_of),

@@ -194,6 +194,34 @@ pub struct ConnectorEntry {
     pub line: usize,
 }
 
+/// One end of a configured integration (`[[integration]] ends`).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationEndSection {
+    pub system: String,
+    pub project: String,
+    #[serde(default)]
+    pub entity_types: Vec<String>,
+}
+
+/// `[[integration]]`: a project pair the integration platform keeps in sync, for systems
+/// whose connectors cannot see the platform's own configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct IntegrationSection {
+    pub name: String,
+    /// `active` (default) or `inactive`.
+    #[serde(default = "default_integration_status")]
+    pub status: tally_core::IntegrationStatus,
+    /// RFC 3339; default: when the configuration file was last modified.
+    pub updated_at: Option<String>,
+    pub ends: [IntegrationEndSection; 2],
+}
+
+fn default_integration_status() -> tally_core::IntegrationStatus {
+    tally_core::IntegrationStatus::Active
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
@@ -207,6 +235,8 @@ struct RawConfig {
     api: ApiSection,
     #[serde(default)]
     connector: Vec<toml::Spanned<toml::Table>>,
+    #[serde(default)]
+    integration: Vec<toml::Spanned<IntegrationSection>>,
 }
 
 /// A loaded configuration. Paths inside are already resolved against its directory.
@@ -221,6 +251,8 @@ pub struct Config {
     pub plugin_dirs: Vec<PathBuf>,
     pub api: ApiSection,
     pub connectors: Vec<ConnectorEntry>,
+    /// `[[integration]]` tables as records, fed to the store like any connector's.
+    pub integrations: Vec<tally_core::Integration>,
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -254,11 +286,25 @@ impl Config {
             path: path.to_path_buf(),
             source,
         })?;
-        Config::parse(&text, path)
+        let modified = std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(chrono::DateTime::<chrono::Utc>::from);
+        Config::parse_modified(&text, path, modified)
     }
 
     /// Checks `text` as if read from `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_modified(text, path, None)
+    }
+
+    /// Checks `text` as if read from `path`, last modified at `modified` (the default
+    /// `updated_at` of configured integrations).
+    pub fn parse_modified(
+        text: &str,
+        path: &Path,
+        modified: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Config, ConfigError> {
         let invalid = |line: usize, message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
             line,
@@ -312,6 +358,54 @@ impl Config {
             });
         }
 
+        let mut integration_names = BTreeSet::new();
+        let mut integrations = Vec::new();
+        for spanned in raw.integration {
+            let line = line_of(text, spanned.span().start);
+            let i = spanned.into_inner();
+            if i.name.trim().is_empty() || !integration_names.insert(i.name.trim().to_owned()) {
+                return Err(invalid(
+                    line,
+                    format!(
+                        "[[integration]] `name` {:?} is empty or used twice; names must be unique",
+                        i.name
+                    ),
+                ));
+            }
+            let updated_at = match (&i.updated_at, modified) {
+                (Some(t), _) => chrono::DateTime::parse_from_rfc3339(t.trim())
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .map_err(|_| {
+                        invalid(
+                            line,
+                            format!(
+                                "[[integration]] {:?}: `updated_at` {t:?} is not an RFC 3339 time; write e.g. \"2026-09-30T08:00:00Z\"",
+                                i.name
+                            ),
+                        )
+                    })?,
+                (None, Some(m)) => m,
+                (None, None) => {
+                    return Err(invalid(
+                        line,
+                        format!("[[integration]] {:?}: set `updated_at`", i.name),
+                    ))
+                }
+            };
+            let end = |e: IntegrationEndSection| tally_core::IntegrationEnd {
+                system: e.system,
+                project: e.project,
+                entity_types: e.entity_types,
+            };
+            let [a, b] = i.ends;
+            integrations.push(tally_core::Integration {
+                name: i.name.trim().to_owned(),
+                status: i.status,
+                updated_at,
+                ends: [end(a), end(b)],
+            });
+        }
+
         for (i, m) in raw.identity.merge.iter().enumerate() {
             if m.identifiers.len() < 2 {
                 return Err(invalid(
@@ -343,6 +437,7 @@ impl Config {
             identity: raw.identity,
             api: raw.api,
             connectors,
+            integrations,
         })
     }
 
@@ -555,6 +650,47 @@ path = "records.jsonl"
             .expect_err("unknown")
             .to_string();
         assert!(err.contains(":2: ") && err.contains("lisen"), "{err}");
+    }
+
+    #[test]
+    fn integrations_from_the_configuration() {
+        let text = r#"
+[[integration]]
+name = "OPS <-> Fabrikam"
+updated_at = "2026-09-30T08:00:00Z"
+ends = [
+  { system = "Jira", project = "OPS", entity_types = ["Bug"] },
+  { system = "Azure DevOps", project = "Fabrikam" },
+]
+
+[[integration]]
+name = "HELP <-> SUP"
+status = "inactive"
+ends = [{ system = "Jira", project = "HELP" }, { system = "ServiceNow", project = "SUP" }]
+"#;
+        let modified = "2026-10-01T00:00:00Z".parse().ok();
+        let c = Config::parse_modified(text, Path::new("/etc/tally/tally.toml"), modified)
+            .expect("valid");
+        assert_eq!(c.integrations.len(), 2);
+        assert_eq!(c.integrations[0].ends[0].entity_types, ["Bug"]);
+        assert_eq!(
+            c.integrations[0].status,
+            tally_core::IntegrationStatus::Active
+        );
+        assert_eq!(
+            c.integrations[1].status,
+            tally_core::IntegrationStatus::Inactive
+        );
+        assert_eq!(Some(c.integrations[1].updated_at), modified);
+
+        let one_end =
+            "\n[[integration]]\nname = \"x\"\nends = [{ system = \"Jira\", project = \"OPS\" }]\n";
+        let err = parse(one_end).expect_err("two ends needed").to_string();
+        assert!(err.contains("tally.toml:"), "{err}");
+        let bad_time = "\n\n[[integration]]\nname = \"x\"\nupdated_at = \"yesterday\"\nends = [{ system = \"A\", project = \"a\" }, { system = \"B\", project = \"b\" }]\n";
+        let err = parse(bad_time).expect_err("bad time").to_string();
+        assert!(err.starts_with("/etc/tally/tally.toml:3: "), "{err}");
+        assert!(err.contains("updated_at"), "{err}");
     }
 
     #[test]

@@ -167,3 +167,36 @@ pub trait Connector: Send + Sync {
     /// Streams records into `ctx` until done, failed or cancelled.
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError>;
 }
+
+/// A connector that sends a fixed list of records: what the configuration itself declares
+/// (`[[integration]]` tables) goes through the same collector and store as everything else.
+pub struct StaticRecords {
+    name: String,
+    kind: String,
+    records: Vec<Record>,
+}
+
+impl StaticRecords {
+    pub fn new(name: &str, kind: &str, records: Vec<Record>) -> Self {
+        StaticRecords {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            records,
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for StaticRecords {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
+        ctx.send_batch(self.records.clone()).await
+    }
+}

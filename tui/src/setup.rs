@@ -57,6 +57,10 @@ pub fn parse_as_of(value: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
     }
 }
 
+/// The connector name under which `[[integration]]` tables are collected (brackets: no
+/// `[[connector]]` name can be mistaken for it in progress lines).
+pub const INTEGRATIONS_NAME: &str = "[[integration]]";
+
 /// What to do when no configuration is found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fallback {
@@ -106,6 +110,19 @@ pub fn setup(
     let mut connectors = Vec::with_capacity(config.connectors.len());
     for entry in &config.connectors {
         connectors.push(registry::build(&config, entry, as_of)?);
+    }
+    if !config.integrations.is_empty() {
+        let records = config
+            .integrations
+            .iter()
+            .cloned()
+            .map(tally_core::Record::Integration)
+            .collect();
+        connectors.push(Arc::new(tally_core::connector::StaticRecords::new(
+            INTEGRATIONS_NAME,
+            "config",
+            records,
+        )));
     }
     let options = ReportOptions {
         as_of,

@@ -262,3 +262,46 @@ fn without_as_of_records_stamped_during_collection_count() {
     let (_, books) = read_zip(&dir.path().join("out.zip"));
     assert_eq!(books[SIX].summary("Total Unique Users"), 1.0);
 }
+
+/// Integrations declared in the configuration reach the report like logged ones: the
+/// synced project pair is covered (Active), not "Not configured".
+#[test]
+fn integrations_declared_in_the_configuration_cover_their_syncs() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sync = r#"{"kind":"sync","at":"2026-10-01T12:00:05Z","status":"success","source":{"system":"Jira","project":"WEB","entity_type":"Story","entity_id":"WEB-1"},"target":{"system":"GitHub","project":"web-app","entity_type":"Issue","entity_id":"77"}}"#;
+    std::fs::write(dir.path().join("syncs.jsonl"), sync).expect("records");
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        r#"
+[[connector]]
+name = "log"
+kind = "jsonl"
+path = "syncs.jsonl"
+
+[[integration]]
+name = "WEB <-> web-app"
+updated_at = "2026-09-01T00:00:00Z"
+ends = [
+  { system = "Jira", project = "WEB", entity_types = ["Story"] },
+  { system = "GitHub", project = "web-app", entity_types = ["Issue"] },
+]
+"#,
+    )
+    .expect("config");
+    let out = tally(dir.path(), &["--export", "out.zip", "--as-of", AS_OF]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("[[integration]]: done, 1 records"),
+        "{}",
+        stderr(&out)
+    );
+    let (_, books) = read_zip(&dir.path().join("out.zip"));
+    let projects = books[SIX].sheet("Integrated Project Count");
+    assert_eq!(projects.len(), 2, "header and one row: {projects:?}");
+    assert_eq!(text(&projects[1][4]), "Active");
+    let types = books[SIX].sheet("Entity Type Count");
+    assert!(
+        types[1..].iter().all(|r| text(&r[3]) == "Active"),
+        "{types:?}"
+    );
+}

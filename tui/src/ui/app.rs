@@ -917,6 +917,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Command> {
         Action::ReportBuilt(built) => {
             app.building = false;
             app.report_error = None;
+            // The shown as-of is the report's: without --as-of it moves with each rebuild.
+            app.as_of = built.report.as_of;
             app.built = Some(Arc::from(built));
             app.refresh();
             app.maybe_build()

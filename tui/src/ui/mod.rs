@@ -48,9 +48,10 @@ const FRAME: Duration = Duration::from_millis(33);
 pub async fn launch(config: Option<&Path>, as_of: Option<&str>, demo: bool) -> ExitCode {
     let log_path = init_logging();
     let result = async {
+        let fixed_as_of = as_of.is_some();
         let as_of = setup::parse_as_of(as_of)?;
         let setup = setup::setup(config, demo, as_of, Fallback::Demo)?;
-        run(setup, log_path.clone()).await
+        run(setup, fixed_as_of, log_path.clone()).await
     }
     .await;
     match result {
@@ -179,6 +180,9 @@ struct Runner {
     store_path: PathBuf,
     connectors: Vec<Arc<dyn tally_core::Connector>>,
     options: ReportOptions,
+    /// `--as-of` was given; otherwise every report ends when it is built, so records
+    /// stamped while the UI runs are counted.
+    fixed_as_of: bool,
     managed_domains: Vec<String>,
 }
 
@@ -219,7 +223,10 @@ impl Runner {
     fn build_report(&self) {
         let tx = self.tx.clone();
         let path = self.store_path.clone();
-        let options = self.options.clone();
+        let mut options = self.options.clone();
+        if !self.fixed_as_of {
+            options.as_of = chrono::Utc::now();
+        }
         let managed = self.managed_domains.clone();
         tokio::spawn(async move {
             // Reading the store is blocking work: never on the UI task.
@@ -296,7 +303,7 @@ pub fn app_for(setup: &Setup, log_path: PathBuf) -> App {
     app
 }
 
-async fn run(setup: Setup, log_path: PathBuf) -> anyhow::Result<()> {
+async fn run(setup: Setup, fixed_as_of: bool, log_path: PathBuf) -> anyhow::Result<()> {
     tracing::info!(store = %setup.store_path.display(), "terminal UI starting");
     let mut app = app_for(&setup, log_path);
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -307,6 +314,7 @@ async fn run(setup: Setup, log_path: PathBuf) -> anyhow::Result<()> {
         store_path: setup.store_path.clone(),
         connectors: setup.connectors.clone(),
         options: setup.options.clone(),
+        fixed_as_of,
         managed_domains: app.managed_domains.clone(),
     };
 

@@ -611,3 +611,14 @@ fn snapshot_help_and_export_prompt() {
     key(&mut app, KeyCode::Char('e'));
     snapshot("export_prompt_80x24", &app);
 }
+
+#[test]
+fn the_title_shows_the_as_of_of_the_report_on_screen() {
+    // Without --as-of each rebuild ends "now": the title must follow the report, not the
+    // launch time.
+    let mut app = app();
+    let mut later = clone_built(&demo());
+    later.report.as_of = as_of() + chrono::Duration::minutes(5);
+    update(&mut app, Action::ReportBuilt(Box::new(later)));
+    assert_eq!(app.as_of, as_of() + chrono::Duration::minutes(5));
+}

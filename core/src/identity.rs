@@ -215,11 +215,6 @@ pub fn normalize_email(raw: &str) -> Option<Cow<'_, str>> {
     to_cow(|out| email_into(&parse_email(raw), out))
 }
 
-/// Whether a raw email field is present but malformed (a data-quality warning).
-pub fn is_invalid_email(raw: &str) -> bool {
-    matches!(parse_email(raw), EmailField::Invalid)
-}
-
 /// The part before `@` of a normalised email; it is one of the email's handles.
 pub fn email_local(email: &str) -> &str {
     match email.bytes().position(|b| b == b'@') {
@@ -278,6 +273,9 @@ struct Normalised<'a> {
     spans: Vec<[Span<'a>; 3]>,
     buffer: String,
     invalid_emails: Vec<usize>,
+    /// How many inputs have an email, and a username: sizes for the grouping maps.
+    with_email: usize,
+    with_username: usize,
 }
 
 impl<'a> Normalised<'a> {
@@ -285,6 +283,7 @@ impl<'a> Normalised<'a> {
         let mut buffer = String::new();
         let mut invalid_emails = Vec::new();
         let mut spans = Vec::with_capacity(inputs.len());
+        let (mut with_email, mut with_username) = (0, 0);
         for (i, input) in inputs.iter().enumerate() {
             let email = input.email.map_or(EmailField::Absent, parse_email);
             if matches!(email, EmailField::Invalid) {
@@ -292,7 +291,7 @@ impl<'a> Normalised<'a> {
             }
             let username = input.username;
             let display = input.display_name;
-            spans.push([
+            let fields = [
                 Span::store(&mut buffer, |out| email_into(&email, out)),
                 Span::store(&mut buffer, |out| {
                     username.and_then(|u| username_into(u, out))
@@ -300,12 +299,17 @@ impl<'a> Normalised<'a> {
                 Span::store(&mut buffer, |out| {
                     display.and_then(|d| display_key_into(d, out))
                 }),
-            ]);
+            ];
+            with_email += usize::from(!matches!(fields[EMAIL], Span::Absent));
+            with_username += usize::from(!matches!(fields[USERNAME], Span::Absent));
+            spans.push(fields);
         }
         Normalised {
             spans,
             buffer,
             invalid_emails,
+            with_email,
+            with_username,
         }
     }
 
@@ -417,11 +421,7 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
     let is_generic = |h: &str| !generic.is_empty() && generic.contains(h);
 
     let norm = Normalised::new(inputs);
-    let (mut with_email, mut with_username) = (0, 0);
-    for i in 0..n {
-        with_email += usize::from(norm.email(i).is_some());
-        with_username += usize::from(norm.username(i).is_some());
-    }
+    let (with_email, with_username) = (norm.with_email, norm.with_username);
 
     let mut uf = UnionFind::new(n);
     // The rule of the group an observation formed; `None` for observations that joined an
@@ -488,7 +488,6 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
     let without_email = n - with_email;
     let mut by_display: FxHashMap<&str, usize> = map_with_capacity(without_email);
     let mut by_username: FxHashMap<&str, usize> = map_with_capacity(without_email);
-    let mut unidentified = Vec::new();
     for (i, formed) in forming.iter_mut().enumerate() {
         if norm.email(i).is_some() {
             continue;
@@ -506,9 +505,9 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
         } else if let Some(username) = username {
             *formed = Some(Rule::Usernames);
             group_by(&mut by_username, username, i, &mut uf);
-        } else {
-            unidentified.push(i);
         }
+        // Otherwise the observation has no identifier: it is collected as unidentified
+        // below.
     }
     drop((handle_owner, by_email, carriers, by_display, by_username));
 
@@ -522,8 +521,10 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
     // each user's members ascending.
     let mut user_of_root = vec![usize::MAX; n];
     let mut users: Vec<ResolvedUser> = Vec::new();
+    let mut unidentified = Vec::new();
     for (i, &formed) in forming.iter().enumerate() {
         if norm.is_unidentified(i) {
+            unidentified.push(i);
             continue;
         }
         let root = uf.find(i);
@@ -852,8 +853,10 @@ mod tests {
                 (vec![5], Rule::Emails)
             ]
         );
-        assert!(is_invalid_email(" x@y@z "));
-        assert!(!is_invalid_email("   "));
+        assert_eq!(
+            resolve(&[obs(" x@y@z ", "", "")], &IdentityRules::default()).invalid_emails,
+            [0]
+        );
         assert_eq!(
             normalize_email(" Ann@Corp.Example ").as_deref(),
             Some("ann@corp.example")

@@ -125,7 +125,7 @@ pub async fn collect(
         .map_err(|e| CollectError::Writer(e.to_string()))??
     };
 
-    let mut outcomes: Vec<ConnectorOutcome> = connectors
+    let outcomes: Vec<ConnectorOutcome> = connectors
         .iter()
         .map(|c| ConnectorOutcome {
             name: c.name().to_owned(),
@@ -134,15 +134,14 @@ pub async fn collect(
             new: WriteCounts::default(),
             warnings: 0,
             skipped: 0,
-            state: ConnectorState::Waiting,
+            state: ConnectorState::Running,
         })
         .collect();
 
     let (tx, rx) = mpsc::channel::<Envelope>(CHANNEL_CAPACITY);
     let writer_events = events.clone();
-    let writer_names = names.clone();
     let writer = tokio::task::spawn_blocking(move || {
-        write_loop(store, rx, &writer_names, writer_events.as_ref())
+        write_loop(store, rx, outcomes, writer_events.as_ref())
     });
 
     for (index, (connector, cursor)) in connectors.into_iter().zip(cursors).enumerate() {
@@ -178,19 +177,10 @@ pub async fn collect(
     }
     drop(tx);
 
-    let stats = writer
+    let connectors = writer
         .await
         .map_err(|e| CollectError::Writer(e.to_string()))??;
-    for (outcome, stat) in outcomes.iter_mut().zip(stats) {
-        outcome.received = stat.received;
-        outcome.new = stat.new;
-        outcome.warnings = stat.warnings;
-        outcome.skipped = stat.skipped;
-        outcome.state = stat.state;
-    }
-    Ok(CollectSummary {
-        connectors: outcomes,
-    })
+    Ok(CollectSummary { connectors })
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -203,33 +193,17 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-#[derive(Debug, Clone)]
-struct Stat {
-    received: u64,
-    new: WriteCounts,
-    warnings: u64,
-    skipped: u64,
-    state: ConnectorState,
-    dirty: bool,
-}
-
+/// Stores what arrives until every connector has hung up, keeping each connector's
+/// outcome up to date; returns the outcomes.
 fn write_loop(
     mut store: Store,
     mut rx: mpsc::Receiver<Envelope>,
-    names: &[String],
+    mut stats: Vec<ConnectorOutcome>,
     events: Option<&mpsc::UnboundedSender<CollectEvent>>,
-) -> Result<Vec<Stat>, StoreError> {
-    let mut stats = vec![
-        Stat {
-            received: 0,
-            new: WriteCounts::default(),
-            warnings: 0,
-            skipped: 0,
-            state: ConnectorState::Running,
-            dirty: false,
-        };
-        names.len()
-    ];
+) -> Result<Vec<ConnectorOutcome>, StoreError> {
+    let names: Vec<String> = stats.iter().map(|s| s.name.clone()).collect();
+    // Connectors with news since the last `Stored` event.
+    let mut dirty = vec![false; names.len()];
     let send = |e: CollectEvent| {
         if let Some(ev) = events {
             let _ = ev.send(e);
@@ -294,7 +268,7 @@ fn write_loop(
             new_by[i].observations += after.observations - before.observations;
             new_by[i].syncs += after.syncs - before.syncs;
             new_by[i].integrations += after.integrations - before.integrations;
-            stats[i].dirty = true;
+            dirty[i] = true;
             if in_batch < MAX_BATCH_RECORDS {
                 next = rx.try_recv().ok();
             }
@@ -307,9 +281,8 @@ fn write_loop(
         let due = last_event.elapsed() >= EVENT_INTERVAL || !finished.is_empty();
         if due {
             last_event = Instant::now();
-            for (i, stat) in stats.iter_mut().enumerate() {
-                if stat.dirty {
-                    stat.dirty = false;
+            for (i, stat) in stats.iter().enumerate() {
+                if std::mem::take(&mut dirty[i]) {
                     send(CollectEvent::Stored {
                         connector: i,
                         received: stat.received,

@@ -1,9 +1,9 @@
 //! The embedded database (SQLite): idempotent upserts on natural keys, cursors per
 //! connector.
 //!
-//! Observations are stored against interned identity tuples and entities, so the report
-//! reads a small table of distinct identities and streams the narrow observation rows
-//! once instead of holding them in memory.
+//! Observations are stored against interned identity tuples (and projects), syncs against
+//! interned entities, so the report reads a small table of distinct identities and streams
+//! the narrow observation rows once instead of holding them in memory.
 
 use std::path::{Path, PathBuf};
 

@@ -173,14 +173,11 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     let mut identities: Vec<Option<CompactIdentity>> = Vec::new();
     identities.resize_with(aggs.len(), || None);
     store.for_each_identity(|id, identity| {
-        let seen = usize::try_from(id)
-            .ok()
-            .and_then(|i| aggs.get(i))
-            .is_some_and(|a| a[0].count > 0 || a[1].count > 0);
-        if seen {
-            if let Some(slot) = usize::try_from(id).ok().and_then(|i| identities.get_mut(i)) {
-                *slot = Some(CompactIdentity::new(&identity));
-            }
+        let Some(i) = usize::try_from(id).ok().filter(|&i| i < aggs.len()) else {
+            return;
+        };
+        if aggs[i][0].count > 0 || aggs[i][1].count > 0 {
+            identities[i] = Some(CompactIdentity::new(&identity));
         }
     })?;
 
@@ -305,7 +302,6 @@ fn users_for_window(
         }
         users.push(row);
     }
-    users.shrink_to_fit();
     // In place: a stable sort would allocate half the rows again at the memory peak.
     users.sort_unstable_by(user_order);
 

@@ -343,14 +343,20 @@ impl PluginSet {
 
 /// Loads every shared library in `dirs` (in order; files in name order). A directory in
 /// `dirs` that does not exist is a problem; callers leave out optional ones (the default
-/// directory) when absent. `reserved` are kinds already taken (the built-in ones): a
-/// plugin claiming one, or a kind an earlier plugin claimed, is refused.
+/// directory) when absent. A directory named twice (`plugins` and the same directory
+/// spelt absolutely) is searched once. `reserved` are kinds already taken (the built-in
+/// ones): a plugin claiming one, or a kind an earlier plugin claimed, is refused.
 pub fn load_dirs(dirs: &[PathBuf], reserved: &[&str]) -> PluginSet {
     let mut set = PluginSet::default();
+    let mut searched: Vec<PathBuf> = Vec::new();
     for dir in dirs {
         // Absolute, so every message and `tally connectors` name the library wherever
         // tally was started (symlinks are kept as the administrator wrote them).
         let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.clone());
+        if searched.contains(dir) {
+            continue;
+        }
+        searched.push(dir.clone());
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(source) => {
@@ -649,6 +655,18 @@ mod tests {
             message.contains("not a loadable shared library"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_directory_named_twice_is_searched_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir
+            .path()
+            .join(format!("libjunk.{}", std::env::consts::DLL_EXTENSION));
+        std::fs::write(&path, "this is not a shared library\n").expect("write");
+        // The same directory as the configuration and the default directory may spell it.
+        let set = load_dirs(&[dir.path().to_path_buf(), dir.path().join(".")], &[]);
+        assert_eq!(set.problems.len(), 1, "{:?}", set.problems);
     }
 
     #[test]

@@ -129,10 +129,18 @@ impl PluginError {
 /// The plugin directory in the user's data directory: `$XDG_DATA_HOME/tally/plugins`,
 /// else `~/.local/share/tally/plugins`.
 pub fn default_plugin_dir() -> Option<PathBuf> {
-    let data_home = std::env::var_os("XDG_DATA_HOME")
+    plugin_dir_from(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+}
+
+/// [`default_plugin_dir`] from the two variables' values.
+fn plugin_dir_from(
+    xdg_data_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> Option<PathBuf> {
+    let data_home = xdg_data_home
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+        .or_else(|| home.map(|h| PathBuf::from(h).join(".local/share")))?;
     Some(data_home.join("tally").join("plugins"))
 }
 
@@ -680,10 +688,21 @@ mod tests {
 
     #[test]
     fn the_default_directory_follows_xdg() {
-        // Read-only look at the environment: the rule, not a particular machine.
-        if let Some(dir) = default_plugin_dir() {
-            assert!(dir.ends_with("tally/plugins"), "{}", dir.display());
+        let dir = |xdg: Option<&str>, home: Option<&str>| {
+            plugin_dir_from(xdg.map(Into::into), home.map(Into::into))
+        };
+        assert_eq!(
+            dir(Some("/data"), Some("/home/ann")),
+            Some(PathBuf::from("/data/tally/plugins"))
+        );
+        // Unset or empty XDG_DATA_HOME: ~/.local/share.
+        for xdg in [None, Some("")] {
+            assert_eq!(
+                dir(xdg, Some("/home/ann")),
+                Some(PathBuf::from("/home/ann/.local/share/tally/plugins"))
+            );
         }
+        assert_eq!(dir(None, None), None);
     }
 
     #[test]

@@ -317,6 +317,19 @@ proptest! {
         let (want_users, want_unidentified) = reference(&inputs, &rules);
         prop_assert_eq!(users, want_users);
         prop_assert_eq!(got.unidentified, want_unidentified);
+        // Present (non-blank) but not exactly one `@` with text on both sides.
+        let want_invalid: Vec<usize> = inputs
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| {
+                i.email.map(str::trim).is_some_and(|e| {
+                    !e.is_empty()
+                        && (e.matches('@').count() != 1 || e.starts_with('@') || e.ends_with('@'))
+                })
+            })
+            .map(|(k, _)| k)
+            .collect();
+        prop_assert_eq!(got.invalid_emails, want_invalid);
     }
 }
 

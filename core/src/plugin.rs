@@ -190,8 +190,9 @@ impl PluginLibrary {
                 Err(_) => return Err(PluginError::MissingSymbol { path }),
             }
         };
-        // SAFETY: `EntryFn` takes nothing and returns a pointer to a static vtable; the
-        // SDK's entry point cannot panic (it returns a reference to a static).
+        // SAFETY: `EntryFn` takes nothing and returns a pointer to a static vtable (or
+        // null, checked below). It cannot unwind into us: the SDK's entry catches panics
+        // and returns null, and a panic escaping any `extern "C"` function aborts.
         let table = unsafe { entry() };
         if table.is_null() {
             return Err(PluginError::NullVTable { path });

@@ -30,8 +30,9 @@
 //!
 //! # Errors and panics
 //!
-//! Every function returns a status ([`STATUS_OK`] or an error code below); on error the
-//! plugin writes a UTF-8 message into the `error` out-parameter. No panic ever unwinds
+//! Every function but `free_buf` and `destroy` (which cannot fail) returns a status
+//! ([`STATUS_OK`] or an error code below); on error the plugin writes a UTF-8 message into
+//! the `error` out-parameter. No panic ever unwinds
 //! across the boundary: both sides catch panics in every exported function and callback.
 
 use std::ffi::c_void;

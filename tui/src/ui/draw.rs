@@ -15,9 +15,9 @@ use ratatui::Frame;
 use tally_core::collect::ConnectorState;
 use tally_core::identity::Rule;
 use tally_core::report::insights::{Insights, ACTIVE_DAYS};
-use tally_core::report::{UserRow, WindowReport};
+use tally_core::report::{Summary, UserRow, WindowReport};
 
-use super::app::{App, Built, Collection, Export, View};
+use super::app::{App, Built, Collection, Export, Nav, View};
 
 /// From this width the Detailed User Report puts its detail pane beside the table.
 pub const WIDE: u16 = 120;
@@ -215,44 +215,34 @@ fn headline_lines(app: &App) -> Vec<Line<'static>> {
         };
         return vec![Line::raw(text)];
     };
-    let s = &w.summary;
-    let row = |label: &str, value: u64, indent: bool, bold: bool| {
-        let label = if indent {
-            format!("  {label}")
-        } else {
-            label.to_owned()
-        };
-        let text = format!("{label:<28}{value:>10}");
-        if bold {
-            Line::styled(text, BOLD)
-        } else {
-            Line::raw(text)
-        }
-    };
-    let mut lines = vec![row("Total Unique Users", s.total_unique_users, false, true)];
-    for rule in Rule::ALL {
-        lines.push(row(rule.label(), s.by_rule[rule.index()], true, false));
-    }
-    lines.push(row("Service Accounts", s.service_accounts, false, false));
-    lines.push(row(
-        "Total Unique Entity Types",
-        s.unique_entity_types,
-        false,
-        false,
-    ));
-    lines.push(row(
-        "Total Unique Projects",
-        s.unique_projects,
-        false,
-        false,
-    ));
-    lines.push(row(
-        "Total Entities Synced",
-        s.entities_synced,
-        false,
-        false,
-    ));
-    lines
+    headline_counts(&w.summary)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (label, value))| {
+            // The total in bold, its four rules indented under it.
+            if i == 0 {
+                Line::styled(format!("{label:<28}{value:>10}"), BOLD)
+            } else if i <= Rule::ALL.len() {
+                Line::raw(format!("{:<28}{value:>10}", format!("  {label}")))
+            } else {
+                Line::raw(format!("{label:<28}{value:>10}"))
+            }
+        })
+        .collect()
+}
+
+/// The headline numbers, in the Summary sheet's order: the total, its four rules, then
+/// service accounts, entity types, projects and entities synced.
+fn headline_counts(s: &Summary) -> Vec<(&'static str, u64)> {
+    let mut counts = vec![("Total Unique Users", s.total_unique_users)];
+    counts.extend(Rule::ALL.map(|rule| (rule.label(), s.by_rule[rule.index()])));
+    counts.extend([
+        ("Service Accounts", s.service_accounts),
+        ("Total Unique Entity Types", s.unique_entity_types),
+        ("Total Unique Projects", s.unique_projects),
+        ("Total Entities Synced", s.entities_synced),
+    ]);
+    counts
 }
 
 fn draw_dashboard(app: &App, frame: &mut Frame, area: Rect) {
@@ -428,35 +418,47 @@ fn draw_summary(app: &App, frame: &mut Frame, area: Rect) {
         return draw_no_report(app, frame, area, &title);
     };
     let s = &w.summary;
-    let count = |label: &str, v: u64| (label.to_owned(), v.to_string());
-    let mut rows = vec![count("Total Unique Users", s.total_unique_users)];
-    for rule in Rule::ALL {
-        rows.push(count(rule.label(), s.by_rule[rule.index()]));
-    }
+    let mut rows: Vec<(&str, String)> = headline_counts(s)
+        .into_iter()
+        .map(|(label, v)| (label, v.to_string()))
+        .collect();
     rows.extend([
-        count("Service Accounts", s.service_accounts),
-        count("Total Unique Entity Types", s.unique_entity_types),
-        count("Total Unique Projects", s.unique_projects),
-        count("Total Entities Synced", s.entities_synced),
-        ("Window Start (UTC)".to_owned(), time(w.window.start)),
-        ("Window End (UTC)".to_owned(), time(w.window.end)),
-        ("As Of (UTC)".to_owned(), time(app.as_of)),
-        count("Unidentified Observations", s.unidentified_observations),
-        count("Invalid Emails", s.invalid_emails),
+        ("Window Start (UTC)", time(w.window.start)),
+        ("Window End (UTC)", time(w.window.end)),
+        ("As Of (UTC)", time(app.as_of)),
+        (
+            "Unidentified Observations",
+            s.unidentified_observations.to_string(),
+        ),
+        ("Invalid Emails", s.invalid_emails.to_string()),
     ]);
+    debug_assert_eq!(rows.len(), SUMMARY_ROWS);
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|(l, v)| Row::new([Cell::from(l), Cell::from(format!("{v:>16}"))]))
         .collect();
     let table = Table::new(rows, [Constraint::Length(28), Constraint::Length(16)])
-        .header(Row::new(["Metric", "Value"]).style(BOLD))
+        .header(Row::new(["Metric", "Value"]).style(BOLD));
+    render_table(frame, area, table, title, app.nav(), true);
+}
+
+/// A table with a selection: bordered with `title`, the selected row reversed and marked
+/// `▶`, scrolled and selected as `nav` says (`select: false` selects nothing).
+fn render_table(
+    frame: &mut Frame,
+    area: Rect,
+    table: Table<'_>,
+    title: String,
+    nav: &Nav,
+    select: bool,
+) {
+    let table = table
         .block(Block::bordered().title(title))
         .row_highlight_style(SELECTED)
         .highlight_symbol("▶ ");
-    let nav = app.nav();
     let mut state = TableState::default()
         .with_offset(nav.offset)
-        .with_selected(Some(nav.selected));
+        .with_selected(select.then_some(nav.selected));
     frame.render_stateful_widget(table, area, &mut state);
 }
 
@@ -500,19 +502,22 @@ fn header_row(app: &App, view: View, narrow: bool) -> Row<'static> {
     } else {
         view.columns()
     };
-    let cells: Vec<Cell> = names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            if nav.sort == Some(i) {
-                let arrow = if nav.reverse { "▼" } else { "▲" };
-                Cell::from(format!("{name} {arrow}")).style(BOLD.add_modifier(Modifier::UNDERLINED))
-            } else {
-                Cell::from(name.to_string()).style(BOLD)
-            }
-        })
-        .collect();
-    Row::new(cells)
+    Row::new(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| header_cell(name, &nav, i)),
+    )
+}
+
+/// A column header, marked `▲`/`▼` when the table is sorted by `column`.
+fn header_cell(name: &str, nav: &Nav, column: usize) -> Cell<'static> {
+    if nav.sort == Some(column) {
+        let arrow = if nav.reverse { "▼" } else { "▲" };
+        Cell::from(format!("{name} {arrow}")).style(BOLD.add_modifier(Modifier::UNDERLINED))
+    } else {
+        Cell::from(name.to_owned()).style(BOLD)
+    }
 }
 
 fn sort_hint(app: &App, view: View) -> String {
@@ -646,16 +651,8 @@ fn draw_sheet(app: &App, frame: &mut Frame, area: Rect, view: View) {
         app.window.label(),
         sort_hint(app, view)
     );
-    let table = Table::new(rows, widths)
-        .header(header_row(app, view, narrow))
-        .block(Block::bordered().title(title))
-        .row_highlight_style(SELECTED)
-        .highlight_symbol("▶ ");
-    let nav = app.nav();
-    let mut state = TableState::default()
-        .with_offset(nav.offset)
-        .with_selected(Some(nav.selected));
-    frame.render_stateful_widget(table, area, &mut state);
+    let table = Table::new(rows, widths).header(header_row(app, view, narrow));
+    render_table(frame, area, table, title, app.nav(), true);
 }
 
 /// Which of `View::Users.columns()` the table shows at this width; the detail pane
@@ -747,28 +744,15 @@ fn draw_users(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             View::Users.columns()[c]
         };
-        match nav.sort {
-            Some(s) if s == c => {
-                let arrow = if nav.reverse { "▼" } else { "▲" };
-                Cell::from(format!("{name} {arrow}")).style(BOLD.add_modifier(Modifier::UNDERLINED))
-            }
-            _ => Cell::from(name).style(BOLD),
-        }
+        header_cell(name, &nav, c)
     }));
     let title = format!(
         " Detailed User Report · {} · {} ",
         app.window.label(),
         sort_hint(app, View::Users)
     );
-    let table = Table::new(rows, widths)
-        .header(header)
-        .block(Block::bordered().title(title))
-        .row_highlight_style(SELECTED)
-        .highlight_symbol("▶ ");
-    let mut state = TableState::default()
-        .with_offset(nav.offset)
-        .with_selected((!order.is_empty()).then_some(nav.selected));
-    frame.render_stateful_widget(table, table_area, &mut state);
+    let table = Table::new(rows, widths).header(header);
+    render_table(frame, table_area, table, title, &nav, !order.is_empty());
 
     let detail = match app.selected_user() {
         Some(u) => user_detail(u, !wide),

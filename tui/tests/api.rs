@@ -226,7 +226,7 @@ impl Server {
         req.send().expect("request")
     }
 
-    /// Waits until the log shows a computation of `kind` started (n-th time).
+    /// Waits until `needle` appears `count` times in the server's log.
     fn wait_for_log(&self, needle: &str, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
         while self.log().matches(needle).count() < count {
@@ -410,8 +410,17 @@ fn unauthorised_and_malformed_requests_get_the_right_status() {
                 .get("www-authenticate")
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            assert!(challenge.starts_with("Bearer"), "{why}: {challenge:?}");
-            assert!(!res.text().expect("body").contains("zip"));
+            assert!(
+                challenge.starts_with("Bearer realm=\"tally\""),
+                "{why}: {challenge:?}"
+            );
+            assert_eq!(
+                challenge.contains("error=\"invalid_token\""),
+                token.is_some(),
+                "{why}: {challenge:?}"
+            );
+            let body = res.text().expect("body");
+            assert!(body.starts_with("401 Unauthorized: "), "{why}: {body:?}");
         }
     }
     // Another scheme.
@@ -475,23 +484,33 @@ fn unauthorised_and_malformed_requests_get_the_right_status() {
     let json: serde_json::Value = parse_json(&res.text().expect("body"));
     assert_eq!(json["as_of"], AS_OF);
 
+    // A wrong method is a 405 with or without a token.
     for path in [export, "/api/summary", "/health"] {
         for method in [
             reqwest::Method::POST,
             reqwest::Method::DELETE,
             reqwest::Method::PUT,
         ] {
-            let res = server
-                .client
-                .request(method.clone(), server.url(path))
-                .bearer_auth(&tokens.admin)
-                .send()
-                .expect("request");
-            assert_eq!(
-                res.status(),
-                StatusCode::METHOD_NOT_ALLOWED,
-                "{method} {path}"
-            );
+            for token in [Some(tokens.admin.as_str()), None] {
+                let mut req = server.client.request(method.clone(), server.url(path));
+                if let Some(t) = token {
+                    req = req.bearer_auth(t);
+                }
+                let res = req.send().expect("request");
+                assert_eq!(
+                    res.status(),
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path} token: {}",
+                    token.is_some()
+                );
+                assert_eq!(
+                    res.headers().get("allow").and_then(|v| v.to_str().ok()),
+                    Some("GET,HEAD"),
+                    "{method} {path}"
+                );
+                let body = res.text().expect("body");
+                assert!(body.starts_with("405 Method Not Allowed: "), "{body:?}");
+            }
         }
     }
 
@@ -539,9 +558,11 @@ fn unauthorised_and_malformed_requests_get_the_right_status() {
     for secret in [&tokens.admin, &tokens.viewer, &tokens.no_permission] {
         assert!(!log.contains(secret.as_str()), "a token was logged");
     }
-    // 403s are logged with the token's name.
+    // 403s are logged with the token's name (on the request line itself: the name also
+    // appears in the warning at start about the token's role).
     assert!(
-        log.contains("viewer") && log.contains("status=403"),
+        log.lines()
+            .any(|l| l.contains("request token=\"viewer\"") && l.contains("status=403")),
         "{log}"
     );
     let status = server.terminate();

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use tally_core::identity::Rule;
 use tally_core::report::WindowKind;
 
-use super::auth::{Caller, Tokens};
+use super::auth::{Caller, Refusal, Tokens};
 use super::jobs::{Jobs, Kind};
 use super::schedule::{Status, StatusView};
 
@@ -43,16 +43,19 @@ const AS_OF_HEADER: HeaderName = HeaderName::from_static("x-tally-as-of");
 const LOGGED_PATH_MAX: usize = 200;
 
 pub fn router(state: AppState) -> Router {
-    // `route_layer`: the token is checked only on these routes, so an unknown path is a
-    // 404 and a wrong method a 405 whether or not a token came with it.
-    let protected = Router::new()
-        .route("/export/usage-reports", get(export))
-        .route("/api/summary", get(summary))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    // The token is checked on the GET/HEAD handlers only (a method router's
+    // `route_layer`), so an unknown path is a 404 and a wrong method a 405 whether or not
+    // a token came with it.
+    let auth = middleware::from_fn_with_state(state.clone(), require_token);
     Router::new()
         .route("/health", get(health))
-        .merge(protected)
+        .route(
+            "/export/usage-reports",
+            get(export).route_layer(auth.clone()),
+        )
+        .route("/api/summary", get(summary).route_layer(auth))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(middleware::from_fn(log_request))
 }
@@ -84,26 +87,21 @@ async fn log_request(req: Request, next: Next) -> Response {
     res
 }
 
-async fn require_token(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    match state.tokens.authorize(req.headers()) {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller.clone());
-            let mut res = next.run(req).await;
-            res.extensions_mut().insert(caller);
-            res
-        }
-        Err(refusal) => {
-            let name = match &refusal {
-                super::auth::Refusal::Forbidden(name) => Some(Caller(name.clone())),
-                _ => None,
-            };
-            let mut res = refusal.into_response();
-            if let Some(caller) = name {
-                res.extensions_mut().insert(caller);
-            }
-            res
-        }
+/// Lets only a token that may read reports through; the caller's name goes on the
+/// response (also of a 403) for [`log_request`].
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (caller, mut res) = match state.tokens.authorize(req.headers()) {
+        Ok(caller) => (Some(caller), next.run(req).await),
+        Err(Refusal::Forbidden(name)) => (
+            Some(Caller(name.clone())),
+            Refusal::Forbidden(name).into_response(),
+        ),
+        Err(refusal) => (None, refusal.into_response()),
+    };
+    if let Some(caller) = caller {
+        res.extensions_mut().insert(caller);
     }
+    res
 }
 
 #[derive(Serialize)]
@@ -128,6 +126,14 @@ async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
         "404 Not Found: the routes are GET /health, GET /export/usage-reports and GET /api/summary?window=6m|1y\n",
+    )
+        .into_response()
+}
+
+async fn method_not_allowed() -> Response {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        "405 Method Not Allowed: the Admin API answers GET and HEAD only\n",
     )
         .into_response()
 }

@@ -92,6 +92,7 @@ impl Jobs {
                 }
             }
         };
+        // A binding, not a tail expression: the `watch::Ref` must be dropped before `rx`.
         let answer = match rx.wait_for(Option::is_some).await {
             Ok(v) => v.clone().unwrap_or(Err(Failed)),
             // The computing task ended without an answer (it panicked).
@@ -103,11 +104,14 @@ impl Jobs {
     async fn compute(self: Arc<Self>, key: Key, tx: watch::Sender<Option<Outcome>>) {
         // Removes the entry however this task ends, so a panic cannot leave a key that
         // every later request would wait on in vain.
-        let _done = Done {
+        let done = Done {
             jobs: Arc::clone(&self),
             key,
         };
         let outcome = self.run(key).await;
+        // The entry goes before the answer is published: a request arriving after that
+        // starts a computation of its own instead of being handed a finished one.
+        drop(done);
         tx.send_replace(Some(outcome));
     }
 

@@ -124,7 +124,7 @@ impl View {
 }
 
 /// A report and its insights, built together off the UI task.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Built {
     pub report: Report,
     /// Indexed like `WindowKind::ALL`.
@@ -273,7 +273,6 @@ pub struct App {
     /// The configuration file, when there is one.
     pub config_path: Option<PathBuf>,
     pub as_of: DateTime<Utc>,
-    pub managed_domains: Vec<String>,
     pub log_path: PathBuf,
     pub connectors: Vec<ConnectorRow>,
     pub collection: Collection,
@@ -305,7 +304,6 @@ impl App {
             demo: None,
             config_path: None,
             as_of,
-            managed_domains: Vec::new(),
             log_path,
             connectors,
             collection: Collection::NotStarted,

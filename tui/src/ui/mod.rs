@@ -295,11 +295,6 @@ pub fn app_for(setup: &Setup, log_path: PathBuf) -> App {
         Source::Demo(reason) => app.demo = Some(reason.clone()),
         Source::Config(p) => app.config_path = Some(p.clone()),
     }
-    app.managed_domains = setup
-        .config
-        .as_ref()
-        .map(|c| c.identity.managed_domains.clone())
-        .unwrap_or_default();
     app
 }
 
@@ -315,7 +310,11 @@ async fn run(setup: Setup, fixed_as_of: bool, log_path: PathBuf) -> anyhow::Resu
         connectors: setup.connectors.clone(),
         options: setup.options.clone(),
         fixed_as_of,
-        managed_domains: app.managed_domains.clone(),
+        managed_domains: setup
+            .config
+            .as_ref()
+            .map(|c| c.identity.managed_domains.clone())
+            .unwrap_or_default(),
     };
 
     let (mut terminal, _guard) = enter_terminal()?;

@@ -85,22 +85,16 @@ fn loaded(width: u16, height: u16) -> App {
     app.stale = false;
     app.last_build = Some(app.now);
     let built = demo();
-    update(&mut app, Action::ReportBuilt(Box::new(clone_built(&built))));
+    update(
+        &mut app,
+        Action::ReportBuilt(Box::new(Built::clone(&built))),
+    );
     app
 }
 
 fn demo_records() -> u64 {
     static N: OnceLock<u64> = OnceLock::new();
     *N.get_or_init(|| tally_demo::records(as_of()).count() as u64)
-}
-
-fn clone_built(b: &Built) -> Built {
-    Built {
-        report: b.report.clone(),
-        insights: b.insights.clone(),
-        computed_at: b.computed_at,
-        took: b.took,
-    }
 }
 
 fn key(app: &mut App, code: KeyCode) -> Vec<Command> {
@@ -354,16 +348,20 @@ fn insights_scroll_stops_at_the_end_and_comes_back() {
 fn collection_events_fill_the_connector_rows_and_schedule_rebuilds() {
     let mut app = app();
     let t0 = Instant::now();
-    update(&mut app, Action::Tick(t0));
     // The first tick builds from whatever the store holds already.
+    let first = update(&mut app, Action::Tick(t0));
+    assert!(
+        matches!(first.as_slice(), [Command::BuildReport]),
+        "{first:?}"
+    );
+    assert!(app.building);
     assert!(matches!(
         update(&mut app, Action::Collect).as_slice(),
         [Command::Collect]
     ));
-    assert!(app.building || app.last_build.is_some());
     let commands = update(
         &mut app,
-        Action::ReportBuilt(Box::new(clone_built(&demo()))),
+        Action::ReportBuilt(Box::new(Built::clone(&demo()))),
     );
     assert!(commands.is_empty());
     assert!(
@@ -422,7 +420,7 @@ fn collection_events_fill_the_connector_rows_and_schedule_rebuilds() {
     assert!(update(&mut app, Action::CollectFinished(Ok(summary))).is_empty());
     let after = update(
         &mut app,
-        Action::ReportBuilt(Box::new(clone_built(&demo()))),
+        Action::ReportBuilt(Box::new(Built::clone(&demo()))),
     );
     assert!(
         matches!(after.as_slice(), [Command::BuildReport]),
@@ -443,7 +441,7 @@ fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
     let t0 = Instant::now();
     update(&mut app, Action::Tick(t0));
     update(&mut app, Action::Collect);
-    let mut slow = clone_built(&demo());
+    let mut slow = Built::clone(&demo());
     slow.took = Duration::from_secs(4);
     update(&mut app, Action::ReportBuilt(Box::new(slow)));
     update(
@@ -593,9 +591,11 @@ fn snapshot_larger_terminal() {
     key(&mut app, KeyCode::Char('/'));
     typed(&mut app, "contoso");
     snapshot("users_filtered_140x40", &app);
-    key(&mut app, KeyCode::Char('8'));
+    // Enter ends typing, so `8` is a key again, not text in the filter.
     key(&mut app, KeyCode::Enter);
+    assert_eq!(app.filter, "contoso");
     key(&mut app, KeyCode::Char('8'));
+    assert_eq!(app.view, View::Insights);
     snapshot("insights_140x40", &app);
     key(&mut app, KeyCode::Char('w'));
     key(&mut app, KeyCode::Char('4'));
@@ -617,8 +617,10 @@ fn the_title_shows_the_as_of_of_the_report_on_screen() {
     // Without --as-of each rebuild ends "now": the title must follow the report, not the
     // launch time.
     let mut app = app();
-    let mut later = clone_built(&demo());
+    let mut later = Built::clone(&demo());
     later.report.as_of = as_of() + chrono::Duration::minutes(5);
     update(&mut app, Action::ReportBuilt(Box::new(later)));
     assert_eq!(app.as_of, as_of() + chrono::Duration::minutes(5));
+    let title = screen(&app).lines().next().unwrap_or_default().to_owned();
+    assert!(title.contains("as of 2026-11-01 00:05 UTC"), "{title}");
 }

@@ -37,7 +37,7 @@
 //!   over-merge to spot); ServiceNow's `admin` and Jira's `admin@northwind.example` merge
 //!   unless `admin` is a generic handle; two Chris Johnsons, two Wei Zhangs and two María
 //!   Garcías (one a contractor) hide their email in Jira, so their Jira activity is one
-//!   ambiguous display-name user; eight ServiceNow users have malformed emails; a few
+//!   ambiguous display-name user; seven ServiceNow users show malformed emails; a few
 //!   observations carry stray white space or capitals; about 1 in 400 carries no identifier
 //!   at all.
 //! - **Integrations and syncs.** Nine project pairs (Jira↔Azure DevOps, Jira↔ServiceNow,

@@ -26,7 +26,7 @@ pub struct Status {
 pub struct LastCollection {
     pub finished_at: DateTime<Utc>,
     pub duration_ms: u64,
-    /// Whether every connector finished.
+    /// Whether the collection and every connector finished.
     pub ok: bool,
     pub failed_connectors: usize,
 }
@@ -65,10 +65,10 @@ pub async fn run(
         tracing::info!("collection started");
         let result = headless::collect(&setup, shutdown.clone()).await;
         let duration_ms = started.elapsed().as_millis() as u64;
-        let failed_connectors = match &result {
+        let (ok, failed_connectors) = match &result {
             Ok(failed) if failed.is_empty() => {
                 tracing::info!(duration_ms, "collection finished");
-                0
+                (true, 0)
             }
             Ok(failed) => {
                 tracing::warn!(
@@ -77,17 +77,18 @@ pub async fn run(
                     "collection finished, but connectors failed: {}",
                     failed.join("; ")
                 );
-                failed.len()
+                (false, failed.len())
             }
+            // The collection as a whole failed (e.g. the store): no connector's data came in.
             Err(e) => {
                 tracing::error!(duration_ms, "collection failed: {}", crate::one_line(e));
-                setup.connectors.len().max(1)
+                (false, setup.connectors.len())
             }
         };
         *status.last.lock().unwrap_or_else(PoisonError::into_inner) = Some(LastCollection {
             finished_at: Utc::now(),
             duration_ms,
-            ok: failed_connectors == 0,
+            ok,
             failed_connectors,
         });
         status.collections.fetch_add(1, Ordering::Relaxed);

@@ -14,10 +14,11 @@ pub fn split_keys(text: &str, out: &mut Vec<String>) {
     );
 }
 
-/// `OPS` of a Jira-style key `OPS-17`.
+/// `OPS` of a Jira-style key `OPS-17`: a project key starts with a letter and holds
+/// letters, digits and `_`; the number is digits.
 pub fn project_of_key(key: &str) -> Option<&str> {
     let (project, number) = key.rsplit_once('-')?;
-    (!project.is_empty()
+    (project.starts_with(|c: char| c.is_ascii_alphabetic())
         && !number.is_empty()
         && number.bytes().all(|b| b.is_ascii_digit())
         && project
@@ -52,6 +53,8 @@ mod tests {
         assert_eq!(project_of_key("-17"), None);
         assert_eq!(project_of_key("4211"), None);
         assert_eq!(project_of_key("a.b-1"), None);
+        assert_eq!(project_of_key("OPS-x"), None);
+        assert_eq!(project_of_key("2OPS-1"), None);
         let t = link_target("Jira", None, "OPS-17");
         assert_eq!(
             (t.system.as_str(), t.project.as_deref()),

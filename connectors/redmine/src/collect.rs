@@ -9,6 +9,7 @@ use tally_core::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
     UserObservation,
 };
+use tally_http::links::link_target;
 use tally_http::{CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging};
 use tokio::task::JoinSet;
 
@@ -594,12 +595,7 @@ impl<'a> Collector<'a> {
             }
         }
         for field in &issue.custom_fields {
-            let is_mapped = self
-                .settings
-                .mapped_fields
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(&field.name));
-            if !is_mapped {
+            if !mapped(&field.name) {
                 continue;
             }
             // A user custom field holds user ids.
@@ -639,16 +635,7 @@ impl<'a> Collector<'a> {
                     at: issue.updated_on,
                     status: SyncStatus::Success,
                     source: entity.clone(),
-                    target: EntityRef {
-                        system: link_system.clone(),
-                        project: self
-                            .settings
-                            .link_project
-                            .clone()
-                            .or_else(|| key_project(key)),
-                        entity_type: None,
-                        entity_id: key.to_string(),
-                    },
+                    target: link_target(link_system, self.settings.link_project.as_deref(), key),
                 }));
             }
         }
@@ -690,19 +677,6 @@ impl<'a> Collector<'a> {
     }
 }
 
-/// The project part of a Jira-style key: `OPS-17` -> `OPS`.
-fn key_project(key: &str) -> Option<String> {
-    let (project, number) = key.rsplit_once('-')?;
-    let looks_like_key = !project.is_empty()
-        && project
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && project.starts_with(|c: char| c.is_ascii_alphabetic())
-        && !number.is_empty()
-        && number.chars().all(|c| c.is_ascii_digit());
-    looks_like_key.then(|| project.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -718,14 +692,5 @@ mod tests {
         assert_eq!(bare.updated_on.to_rfc3339(), "2026-10-01T12:00:00+00:00");
         assert!(bare.ids.is_empty());
         assert_eq!(Cursor::parse("yesterday"), None);
-    }
-
-    #[test]
-    fn jira_style_keys_give_their_project() {
-        assert_eq!(key_project("OPS-17").as_deref(), Some("OPS"));
-        assert_eq!(key_project("ABC_2-1").as_deref(), Some("ABC_2"));
-        assert_eq!(key_project("4211"), None);
-        assert_eq!(key_project("-17"), None);
-        assert_eq!(key_project("OPS-x"), None);
     }
 }

@@ -17,8 +17,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Deserialize;
 use tally_core::{Connector, ConnectorContext, ConnectorError};
-use tally_http::settings::http_options;
-use tally_http::{auth_from_settings, parse_base_url, Auth, HttpClient};
+use tally_http::settings::{http_options, validate_common, Common};
+use tally_http::{auth_from_settings, Auth, HttpClient};
 
 pub use mentions::mentioned_logins;
 
@@ -86,24 +86,18 @@ fn default_mapped_fields() -> Vec<String> {
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
     let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
-    parse_base_url(name, &settings.url)?;
-    if settings.token_env.trim().is_empty() {
-        return Err(config(
-            "token_env is empty: name the environment variable that holds the API key".into(),
-        ));
-    }
-    if settings.lookback_days == 0 {
-        return Err(config("lookback_days must be at least 1".into()));
-    }
-    if !(1..=32).contains(&settings.max_concurrency) {
-        return Err(config("max_concurrency must be between 1 and 32".into()));
-    }
-    if !(1..=100).contains(&settings.page_size) {
-        return Err(config("page_size must be between 1 and 100".into()));
-    }
-    if settings.timeout_secs == 0 {
-        return Err(config("timeout_secs must be at least 1".into()));
-    }
+    validate_common(
+        name,
+        &Common {
+            url: &settings.url,
+            token_env: &settings.token_env,
+            secret: "API key",
+            lookback_days: settings.lookback_days,
+            page_size: Some(settings.page_size),
+            max_concurrency: settings.max_concurrency,
+            timeout_secs: settings.timeout_secs,
+        },
+    )?;
     match (&settings.link_field, &settings.link_system) {
         (Some(_), None) => {
             return Err(config(
@@ -223,5 +217,19 @@ mod tests {
         let bad = parse(r#"{"url":"not a url","token_env":"RK"}"#).unwrap();
         let e = build("r", bad).err().unwrap().to_string();
         assert!(e.contains("url"), "{e}");
+
+        for (key, value) in [
+            ("page_size", serde_json::json!(101)),
+            ("lookback_days", serde_json::json!(0)),
+            ("max_concurrency", serde_json::json!(0)),
+            ("timeout_secs", serde_json::json!(0)),
+            ("token_env", serde_json::json!(" ")),
+        ] {
+            let mut v = serde_json::json!({"url": "https://r.example", "token_env": "RK"});
+            v[key] = value;
+            let s: Settings = serde_json::from_value(v).unwrap();
+            let e = build("r", s).err().unwrap().to_string();
+            assert!(e.contains(&format!("connector 'r': {key}")), "{e}");
+        }
     }
 }

@@ -1,8 +1,10 @@
-//! Running a connector in a test and collecting everything it emits.
+//! Running a connector in a test and collecting everything it emits, in the shape these
+//! tests read (on top of `tally_http::testing::run`).
 
-use tally_core::{ConnectorContext, Emit, Record};
-use tally_http::CancellationToken;
-use tokio::sync::mpsc;
+// Each test binary reads part of it.
+#![allow(dead_code)]
+
+use tally_core::Record;
 
 /// What one connector run emitted.
 #[derive(Debug, Default)]
@@ -18,30 +20,11 @@ pub async fn run_connector(
     connector: &dyn tally_core::Connector,
     cursor: Option<String>,
 ) -> Outcome {
-    let (tx, mut rx) = mpsc::channel(64);
-    let ctx = ConnectorContext::new(0, connector.name(), cursor, tx, CancellationToken::new());
-    let run = connector.run(ctx);
-    let drain = async {
-        let mut out = Outcome::default();
-        while let Some(env) = rx.recv().await {
-            match env.emit {
-                Emit::Record(r) => out.records.push(r),
-                Emit::Batch(rs) => out.records.extend(rs),
-                Emit::Checkpoint(c) => out.checkpoints.push(c),
-                Emit::Warning(w) => out.warnings.push(w),
-                // Progress, and whatever the collector adds that a connector test ignores.
-                _ => {}
-            }
-        }
-        out
-    };
-    let (result, mut out) = tokio::join!(
-        async {
-            let r = run.await;
-            r.map_err(|e| e.to_string())
-        },
-        drain
-    );
-    out.result = Some(result);
-    out
+    let run = tally_http::testing::run(connector, cursor).await;
+    Outcome {
+        records: run.records(),
+        checkpoints: run.checkpoints(),
+        warnings: run.warnings(),
+        result: run.result,
+    }
 }

@@ -96,23 +96,35 @@ fn domain_of(email: &str) -> Option<&str> {
     email.rsplit_once('@').map(|(_, d)| d)
 }
 
+/// `managed` as [`normalize`] leaves it.
 fn is_managed(domain: &str, managed: &[String]) -> bool {
     managed.iter().any(|m| {
-        let m = m.trim().trim_start_matches('@').to_lowercase();
-        !m.is_empty()
-            && (domain == m
-                || domain
-                    .strip_suffix(m.as_str())
-                    .is_some_and(|rest| rest.ends_with('.')))
+        domain == m
+            || domain
+                .strip_suffix(m.as_str())
+                .is_some_and(|rest| rest.ends_with('.'))
     })
 }
 
-fn primary_domain<'a>(user: &'a UserRow, managed: &[String]) -> Option<&'a str> {
-    let domains = user.emails.iter().filter_map(|e| domain_of(e));
-    domains
-        .clone()
-        .find(|d| is_managed(d, managed))
-        .or_else(|| domains.clone().next())
+/// The configured managed domains trimmed, without a leading `@`, lowercased; once, not
+/// for every user.
+fn normalize(managed: &[String]) -> Vec<String> {
+    managed
+        .iter()
+        .map(|m| m.trim().trim_start_matches('@').to_lowercase())
+        .filter(|m| !m.is_empty())
+        .collect()
+}
+
+/// The user's primary email domain and whether it is managed: the first managed one if
+/// any, else the first.
+fn primary_domain<'a>(user: &'a UserRow, managed: &[String]) -> Option<(&'a str, bool)> {
+    let mut domains = user.emails.iter().filter_map(|e| domain_of(e));
+    let first = domains.clone().next()?;
+    Some(match domains.find(|d| is_managed(d, managed)) {
+        Some(d) => (d, true),
+        None => (first, false),
+    })
 }
 
 fn label(user: &UserRow) -> String {
@@ -127,15 +139,14 @@ fn label(user: &UserRow) -> String {
 /// Computes the insights of one window. `managed_domains` is `[identity] managed_domains`
 /// (case-insensitive; a subdomain of a managed domain is managed too).
 pub fn insights(report: &WindowReport, managed_domains: &[String]) -> Insights {
-    let people: Vec<&UserRow> = report.users.iter().filter(|u| !u.service_account).collect();
-
-    let mut domains: BTreeMap<&str, u64> = BTreeMap::new();
+    let managed = normalize(managed_domains);
+    let mut domains: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
     let (mut managed_users, mut external_users, mut users_without_email) = (0, 0, 0);
-    for user in &people {
-        match primary_domain(user, managed_domains) {
-            Some(d) => {
-                *domains.entry(d).or_default() += 1;
-                if is_managed(d, managed_domains) {
+    for user in report.users.iter().filter(|u| !u.service_account) {
+        match primary_domain(user, &managed) {
+            Some((d, is_managed)) => {
+                domains.entry(d).or_insert((0, is_managed)).0 += 1;
+                if is_managed {
                     managed_users += 1;
                 } else {
                     external_users += 1;
@@ -146,10 +157,10 @@ pub fn insights(report: &WindowReport, managed_domains: &[String]) -> Insights {
     }
     let mut domains: Vec<DomainCount> = domains
         .into_iter()
-        .map(|(domain, users)| DomainCount {
+        .map(|(domain, (users, managed))| DomainCount {
             domain: domain.to_owned(),
             users,
-            managed: is_managed(domain, managed_domains),
+            managed,
         })
         .collect();
     domains.sort_by(|a, b| b.users.cmp(&a.users).then_with(|| a.domain.cmp(&b.domain)));

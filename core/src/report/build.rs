@@ -367,12 +367,16 @@ fn user_row(
         if let Some(u) = &username {
             usernames.insert(u.clone());
         }
-        if let Some(d) = identity::normalize_display_name(t.display_name()) {
-            let d = d.into_owned();
-            let key = d.to_lowercase();
-            let slot = display_names.entry(key).or_insert_with(|| d.clone());
-            if d < *slot {
-                *slot = d;
+        // Grouped by the same key identity resolution compares display names by.
+        if let (Some(d), Some(key)) = (
+            identity::normalize_display_name(t.display_name()),
+            identity::display_name_key(t.display_name()),
+        ) {
+            let slot = display_names
+                .entry(key.into_owned())
+                .or_insert_with(|| d.clone().into_owned());
+            if *d < **slot {
+                *slot = d.into_owned();
             }
         }
         if let (Some(e), Some(u)) = (email, username) {

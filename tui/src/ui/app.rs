@@ -435,20 +435,18 @@ impl App {
         nav.offset = nav.offset.min(count.saturating_sub(1));
     }
 
-    /// Lines of the insights page (as `draw::insight_sections` lays them out, one column).
+    /// Lines of the insights page in one column, blank lines between sections included.
     fn insights_lines(&self) -> usize {
         let Some(built) = &self.built else {
             return 0;
         };
-        let i = built.insights(self.window);
-        let domains = i.domains.len().min(8) + usize::from(i.domains.len() > 8);
-        (2 + domains)
-            + (2 + i.active_by_system.len())
-            + (1 + i.by_rule.len() + 1)
-            + (1 + i.service_accounts_by_system.len().max(1))
-            + (2 + i.sync_outcomes.len().max(1))
-            + (2 + i.largest_merged.len())
-            + 5
+        let sections = super::draw::insight_sections(
+            built.window(self.window),
+            built.insights(self.window),
+            "",
+            usize::from(self.width),
+        );
+        sections.iter().map(Vec::len).sum::<usize>() + sections.len().saturating_sub(1)
     }
 
     fn move_by(&mut self, delta: isize) {

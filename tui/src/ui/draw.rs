@@ -938,7 +938,7 @@ fn section(title: &str, stamp: &str) -> Line<'static> {
 
 /// The insights as sections (domains, activity, rules, service accounts, sync outcomes,
 /// largest merged), each a list of lines headed by its title and when it was computed.
-fn insight_sections(
+pub fn insight_sections(
     w: &WindowReport,
     ins: &Insights,
     stamp: &str,

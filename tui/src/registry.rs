@@ -122,7 +122,8 @@ fn unknown_kind(config: &Config, entry: &ConnectorEntry, plugin_kinds: &[KindInf
 pub fn plugin_dirs(config: Option<&Config>) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = config.map(|c| c.plugin_dirs.clone()).unwrap_or_default();
     if let Some(default) = plugin::default_plugin_dir() {
-        if default.is_dir() && !dirs.contains(&default) {
+        // Named in the configuration too? `load_dirs` searches a directory once.
+        if default.is_dir() {
             dirs.push(default);
         }
     }

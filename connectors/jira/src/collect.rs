@@ -1,6 +1,7 @@
 //! One collection run: search the issues changed since the cursor, page by page, turn each
 //! into observations and sync records, send them, then checkpoint.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, Utc};
@@ -321,7 +322,7 @@ impl Collector {
             Interaction::Updater,
             at(f.get("created")),
         );
-        for h in self.changelog(ctx, issue).await? {
+        for h in self.changelog(ctx, issue).await?.iter() {
             emit(
                 out,
                 h.get("author").and_then(|u| person(u, flavor)),
@@ -343,7 +344,7 @@ impl Collector {
             );
         }
         let mut mentioned: Vec<(Mention, DateTime<Utc>)> = Vec::new();
-        for c in self.comments(ctx, issue).await? {
+        for c in self.comments(ctx, issue).await?.iter() {
             let created = at(c.get("created"));
             emit(
                 out,
@@ -416,53 +417,51 @@ impl Collector {
         }
     }
 
-    /// The issue's comments: those the search returned, or all of them when the search
-    /// returned only the first few.
-    async fn comments(
+    /// The issue's comments: those the search returned (borrowed, not copied), or all of
+    /// them when the search returned only the first few.
+    async fn comments<'i>(
         &self,
         ctx: &ConnectorContext,
-        issue: &Issue<'_>,
-    ) -> Result<Vec<Value>, ConnectorError> {
+        issue: &Issue<'i>,
+    ) -> Result<Cow<'i, [Value]>, ConnectorError> {
         let field = issue.fields.get("comment");
-        let (inline, total) = match field {
+        let (inline, total): (&[Value], _) = match field {
             // The real shape: {"comments": [...], "total": n, ...}.
             Some(Value::Object(o)) => (
                 o.get("comments")
                     .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
+                    .map_or(&[], Vec::as_slice),
                 o.get("total").and_then(Value::as_u64),
             ),
             // Some published examples show a bare array.
-            Some(Value::Array(a)) => (a.clone(), None),
-            _ => (Vec::new(), None),
+            Some(Value::Array(a)) => (a, None),
+            _ => (&[], None),
         };
         if total.is_none_or(|t| t <= inline.len() as u64) {
-            return Ok(inline);
+            return Ok(Cow::Borrowed(inline));
         }
         let path = format!("rest/api/{}/issue/{}/comment", self.api(), issue.key);
-        self.all_pages(ctx, &path, "comments").await
+        Ok(Cow::Owned(self.all_pages(ctx, &path, "comments").await?))
     }
 
     /// The issue's changelog histories. Cloud search results carry at most the first 100;
     /// the rest is read from the issue's changelog endpoint. Data Center returns it whole.
-    async fn changelog(
+    async fn changelog<'i>(
         &self,
         ctx: &ConnectorContext,
-        issue: &Issue<'_>,
-    ) -> Result<Vec<Value>, ConnectorError> {
+        issue: &Issue<'i>,
+    ) -> Result<Cow<'i, [Value]>, ConnectorError> {
         let log = issue.root.get("changelog");
         let inline = log
             .and_then(|l| l.get("histories"))
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         let total = log.and_then(|l| l.get("total")).and_then(Value::as_u64);
         if self.flavor == Flavor::DataCenter || total.is_none_or(|t| t <= inline.len() as u64) {
-            return Ok(inline);
+            return Ok(Cow::Borrowed(inline));
         }
         let path = format!("rest/api/3/issue/{}/changelog", issue.key);
-        self.all_pages(ctx, &path, "values").await
+        Ok(Cow::Owned(self.all_pages(ctx, &path, "values").await?))
     }
 
     async fn all_pages(

@@ -203,9 +203,9 @@ impl Collector {
             Some(t) => query.push(("continuationToken", t)),
             None => query.push(("startDateTime", start)),
         }
-        let body: Value = s.client.get_json(ctx.shutdown(), path, &query).await?;
-        let values = match body.get("values") {
-            Some(Value::Array(v)) => v.clone(),
+        let mut body: Value = s.client.get_json(ctx.shutdown(), path, &query).await?;
+        let values = match body.get_mut("values").map(Value::take) {
+            Some(Value::Array(v)) => v,
             None | Some(Value::Null) => Vec::new(),
             Some(_) => {
                 return Err(ConnectorError::Source(format!(

@@ -87,11 +87,10 @@ fn quote(p: &Path) -> String {
 
 /// The number on the line that carries `label` (the first after the label).
 fn number_after(screen: &str, label: &str) -> u64 {
-    let line = screen
+    let (line, rest) = screen
         .lines()
-        .find(|l| l.contains(label))
+        .find_map(|l| l.split_once(label).map(|(_, rest)| (l, rest)))
         .unwrap_or_else(|| panic!("no {label} on screen:\n{screen}"));
-    let rest = &line[line.find(label).map(|i| i + label.len()).unwrap_or(0)..];
     rest.split(|c: char| !c.is_ascii_digit())
         .find(|t| !t.is_empty())
         .and_then(|t| t.parse().ok())

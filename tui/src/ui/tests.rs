@@ -107,10 +107,16 @@ fn typed(app: &mut App, text: &str) {
     }
 }
 
-fn screen(app: &App) -> String {
+/// The app drawn once into a terminal of its size.
+fn rendered(app: &App) -> Terminal<TestBackend> {
     let mut terminal =
         Terminal::new(TestBackend::new(app.width, app.height)).expect("test terminal");
     terminal.draw(|f| draw(app, f)).expect("draws");
+    terminal
+}
+
+fn screen(app: &App) -> String {
+    let terminal = rendered(app);
     let buffer = terminal.backend().buffer();
     let mut out = String::new();
     for y in 0..buffer.area.height {
@@ -123,10 +129,7 @@ fn screen(app: &App) -> String {
 }
 
 fn snapshot(name: &str, app: &App) {
-    let mut terminal =
-        Terminal::new(TestBackend::new(app.width, app.height)).expect("test terminal");
-    terminal.draw(|f| draw(app, f)).expect("draws");
-    insta::assert_snapshot!(name, terminal.backend());
+    insta::assert_snapshot!(name, rendered(app).backend());
 }
 
 // ---- update: keys and messages change the state ----------------------------------

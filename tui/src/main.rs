@@ -63,7 +63,11 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    runtime.block_on(run(cli))
+    let code = runtime.block_on(run(cli));
+    // Dropping the runtime would wait for every blocking thread, and a plugin stuck in
+    // blocking I/O after cancellation holds one: give them a moment, not forever.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    code
 }
 
 fn one_line(e: &anyhow::Error) -> String {

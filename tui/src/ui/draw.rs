@@ -43,6 +43,11 @@ pub fn bar(fraction: f64, width: usize) -> String {
     )
 }
 
+/// [`bar`] of `part` out of `whole` (empty when `whole` is 0).
+fn share_bar(part: u64, whole: u64, width: usize) -> String {
+    bar(part as f64 / whole.max(1) as f64, width)
+}
+
 fn spinner(ticks: u64) -> &'static str {
     ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"][(ticks % 10) as usize]
 }
@@ -384,13 +389,7 @@ fn draw_dashboard(app: &App, frame: &mut Frame, area: Rect) {
     );
     if let Some(w) = app.current() {
         if systems_area.height >= 4 && !w.user_counts.is_empty() {
-            let top = w
-                .user_counts
-                .iter()
-                .map(|c| c.count)
-                .max()
-                .unwrap_or(0)
-                .max(1);
+            let top = w.user_counts.iter().map(|c| c.count).max().unwrap_or(0);
             let bar_width = usize::from(systems_area.width).saturating_sub(34).min(40);
             let lines: Vec<Line> = w
                 .user_counts
@@ -400,7 +399,7 @@ fn draw_dashboard(app: &App, frame: &mut Frame, area: Rect) {
                         "{:<20} {:>9} {}",
                         fit(&c.system, 20),
                         c.count,
-                        bar(c.count as f64 / top as f64, bar_width)
+                        share_bar(c.count, top, bar_width)
                     ))
                 })
                 .collect();
@@ -963,7 +962,7 @@ pub fn insight_sections(
             ins.users_without_email
         )));
     }
-    let top = ins.domains.first().map(|d| d.users).unwrap_or(0).max(1);
+    let top = ins.domains.first().map(|d| d.users).unwrap_or(0);
     for d in ins.domains.iter().take(8) {
         let mark = if d.managed { "managed " } else { "external" };
         let mark = if ins.managed_domains_configured {
@@ -975,7 +974,7 @@ pub fn insight_sections(
             "  {:<26} {:>7} {} {mark}",
             fit(&d.domain, 26),
             d.users,
-            bar(d.users as f64 / top as f64, bars(46))
+            share_bar(d.users, top, bars(46))
         )));
     }
     if ins.domains.len() > 8 {
@@ -992,13 +991,12 @@ pub fn insight_sections(
         DIM,
     ));
     for s in &ins.active_by_system {
-        let all = (s.active + s.inactive).max(1);
         out.push(Line::raw(format!(
             "  {:<18} {:>7} active {:>7} not  {}",
             fit(&s.system, 18),
             s.active,
             s.inactive,
-            bar(s.active as f64 / all as f64, bars(49))
+            share_bar(s.active, s.active + s.inactive, bars(49))
         )));
     }
     sections.push(std::mem::take(&mut out));
@@ -1031,13 +1029,12 @@ pub fn insight_sections(
         out.push(Line::raw("  no syncs in this window"));
     }
     for s in &ins.sync_outcomes {
-        let all = (s.succeeded + s.failed).max(1);
         out.push(Line::raw(format!(
             "  {:<28} {:>8} ok {:>6} failed {}",
             fit(&format!("{} <-> {}", s.system1, s.system2), 28),
             s.succeeded,
             s.failed,
-            bar(s.succeeded as f64 / all as f64, bars(57).min(12))
+            share_bar(s.succeeded, s.succeeded + s.failed, bars(57).min(12))
         )));
     }
     sections.push(std::mem::take(&mut out));

@@ -21,6 +21,8 @@ pub struct Outcome {
     pub failed: Vec<String>,
 }
 
+/// One line on stderr. Unlike `eprintln!`, never panics when stderr is gone (a
+/// scheduler may close it).
 fn say(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
@@ -96,33 +98,36 @@ pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Resu
     Ok(failed)
 }
 
-/// Builds the report from the store (off the async executor). Without a fixed `--as-of`
-/// the report ends now, after collection, so records stamped while it ran are counted.
-pub async fn build_report(setup: &Setup, fixed_as_of: bool) -> anyhow::Result<Report> {
+/// Builds the report from the store (off the async executor), at [`Setup::options_now`].
+pub async fn build_report(setup: &Setup) -> anyhow::Result<Report> {
     let path = setup.store_path.clone();
-    let mut options = setup.options.clone();
-    if !fixed_as_of {
-        options.as_of = chrono::Utc::now();
-    }
-    tokio::task::spawn_blocking(move || -> anyhow::Result<Report> {
-        let store = tally_core::store::Store::open(&path)?;
-        Ok(report::build_report(&store, &options)?)
-    })
-    .await
-    .context("report task stopped")?
+    let options = setup.options_now();
+    tokio::task::spawn_blocking(move || report::read_report(&path, &options))
+        .await
+        .context("report task stopped")?
+        .map_err(Into::into)
 }
 
-pub async fn export(setup: &Setup, dest: &Path, fixed_as_of: bool) -> anyhow::Result<Outcome> {
+/// A destination ending in a separator names a directory: created if missing, so that
+/// `--export out/` works on a fresh machine (the export itself writes into existing
+/// directories only).
+pub fn prepare_destination(dest: &Path) -> std::io::Result<()> {
+    let text = dest.as_os_str().to_string_lossy();
+    if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) {
+        std::fs::create_dir_all(dest)?;
+    }
+    Ok(())
+}
+
+pub async fn export(setup: &Setup, dest: &Path) -> anyhow::Result<Outcome> {
+    // Before collecting: a destination that cannot exist should not cost a collection.
+    prepare_destination(dest)
+        .with_context(|| format!("cannot create the directory {}", dest.display()))?;
     let started = Instant::now();
     let failed = collect(setup, CancellationToken::new()).await?;
     let collected = started.elapsed();
-    let report = build_report(setup, fixed_as_of).await?;
+    let report = build_report(setup).await?;
     let dest = dest.to_path_buf();
-    let as_text = dest.as_os_str().to_string_lossy();
-    if as_text.ends_with('/') || as_text.ends_with(std::path::MAIN_SEPARATOR) {
-        std::fs::create_dir_all(&dest)
-            .with_context(|| format!("cannot create the directory {}", dest.display()))?;
-    }
     let (report, path) = tokio::task::spawn_blocking(move || {
         let path = export::write_usage_reports(&report, &dest);
         (report, path)

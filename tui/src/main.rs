@@ -110,7 +110,6 @@ async fn export(
     demo: bool,
     dest: PathBuf,
 ) -> ExitCode {
-    let fixed_as_of = as_of.is_some();
     let as_of = match setup::parse_as_of(as_of.as_deref()) {
         Ok(t) => t,
         Err(e) => {
@@ -128,7 +127,7 @@ async fn export(
     if let setup::Source::Demo(reason) = &setup.source {
         eprintln!("tally: {reason}");
     }
-    match headless::export(&setup, &dest, fixed_as_of).await {
+    match headless::export(&setup, &dest).await {
         Ok(outcome) if outcome.failed.is_empty() => ExitCode::SUCCESS,
         Ok(outcome) => {
             eprintln!(

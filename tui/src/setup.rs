@@ -27,7 +27,11 @@ pub struct Setup {
     pub config: Option<Config>,
     pub store_path: PathBuf,
     pub connectors: Vec<Arc<dyn Connector>>,
+    /// Report options; their `as_of` is the run's start unless `--as-of` fixed it. Reports
+    /// take theirs from [`Setup::options_now`].
     pub options: ReportOptions,
+    /// `--as-of`, when given.
+    pub fixed_as_of: Option<DateTime<Utc>>,
     /// Deletes the demo's scratch store when the run ends.
     _scratch: Option<ScratchStore>,
 }
@@ -45,12 +49,22 @@ impl Drop for ScratchStore {
     }
 }
 
-/// Parses `--as-of`, naming the flag in the error.
-pub fn parse_as_of(value: Option<&str>) -> anyhow::Result<DateTime<Utc>> {
+impl Setup {
+    /// The options for a report built now: without `--as-of` it ends now, after whatever
+    /// was collected meanwhile, so records stamped during collection count.
+    pub fn options_now(&self) -> ReportOptions {
+        let mut options = self.options.clone();
+        options.as_of = self.fixed_as_of.unwrap_or_else(Utc::now);
+        options
+    }
+}
+
+/// Parses `--as-of` (absent: `None`), naming the flag in the error.
+pub fn parse_as_of(value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
     match value {
-        None => Ok(Utc::now()),
+        None => Ok(None),
         Some(v) => DateTime::parse_from_rfc3339(v.trim())
-            .map(|t| t.with_timezone(&Utc))
+            .map(|t| Some(t.with_timezone(&Utc)))
             .with_context(|| {
                 format!("--as-of {v:?} is not an RFC 3339 time; write e.g. 2026-11-01T00:00:00Z")
             }),
@@ -73,13 +87,15 @@ pub enum Fallback {
 pub fn setup(
     config_flag: Option<&Path>,
     demo: bool,
-    as_of: DateTime<Utc>,
+    fixed_as_of: Option<DateTime<Utc>>,
     fallback: Fallback,
 ) -> anyhow::Result<Setup> {
+    let as_of = fixed_as_of.unwrap_or_else(Utc::now);
     if demo {
         return Ok(demo_setup(
             "--demo: the built-in demo data set".into(),
             as_of,
+            fixed_as_of,
         ));
     }
     let path = match config_flag {
@@ -95,6 +111,7 @@ pub fn setup(
             Fallback::Demo => Ok(demo_setup(
                 format!("no configuration found ({}): showing the built-in demo data", looked.join(", ")),
                 as_of,
+                fixed_as_of,
             )),
             Fallback::Fail => bail!(
                 "no configuration found (looked for {}); pass --config FILE, or --demo for the demo data set",
@@ -134,12 +151,13 @@ pub fn setup(
         store_path: config.store_path.clone(),
         connectors,
         options,
+        fixed_as_of,
         config: Some(config),
         _scratch: None,
     })
 }
 
-fn demo_setup(reason: String, as_of: DateTime<Utc>) -> Setup {
+fn demo_setup(reason: String, as_of: DateTime<Utc>, fixed_as_of: Option<DateTime<Utc>>) -> Setup {
     let nanos = Utc::now().timestamp_nanos_opt().unwrap_or_default();
     let store_path =
         std::env::temp_dir().join(format!("tally-demo-{}-{nanos}.db", std::process::id()));
@@ -148,6 +166,7 @@ fn demo_setup(reason: String, as_of: DateTime<Utc>) -> Setup {
         config: None,
         connectors: vec![Arc::new(tally_demo::DemoConnector::new("demo", as_of))],
         options: ReportOptions::new(as_of),
+        fixed_as_of,
         _scratch: Some(ScratchStore(store_path.clone())),
         store_path,
     }

@@ -141,6 +141,11 @@ fn month_index(starts: &[i64], at: i64) -> usize {
     starts.partition_point(|&s| s <= at).saturating_sub(1)
 }
 
+/// Opens the store at `path` and builds the report: what every front end does.
+pub fn read_report(path: &std::path::Path, opts: &ReportOptions) -> Result<Report, StoreError> {
+    build_report(&Store::open(path)?, opts)
+}
+
 /// Builds both windows' report at `opts.as_of`.
 pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, StoreError> {
     store.set_cache_kib(8 * 1024)?;

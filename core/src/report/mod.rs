@@ -4,5 +4,5 @@ mod build;
 pub mod insights;
 mod types;
 
-pub use build::{build_report, window, ReportOptions};
+pub use build::{build_report, read_report, window, ReportOptions};
 pub use types::*;

@@ -121,16 +121,16 @@ impl Jobs {
             return Err(Failed);
         };
         tracing::info!(kind = ?key.kind, as_of = ?key.as_of, "computation started");
-        let mut options = self.setup.options.clone();
-        options.as_of = key.as_of.unwrap_or_else(Utc::now);
+        let mut options = self.setup.options_now();
+        if let Some(as_of) = key.as_of {
+            options.as_of = as_of;
+        }
         let store_path = self.setup.store_path.clone();
         let as_of = options.as_of;
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let started = Instant::now();
-            let store = tally_core::store::Store::open(&store_path)
-                .map_err(|e| format!("cannot open the store: {e}"))?;
-            let report = report::build_report(&store, &options)
+            let report = report::read_report(&store_path, &options)
                 .map_err(|e| format!("cannot build the report: {e}"))?;
             let built = started.elapsed();
             let zip = match key.kind {

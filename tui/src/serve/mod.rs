@@ -89,13 +89,8 @@ async fn run(
         ));
     }
     // Connectors are built once; their own `as_of` only matters for the demo data set.
-    let setup = setup::setup(
-        config.as_deref(),
-        false,
-        chrono::Utc::now(),
-        setup::Fallback::Fail,
-    )
-    .map_err(|e| UsageError(crate::one_line(&e)))?;
+    let setup = setup::setup(config.as_deref(), false, None, setup::Fallback::Fail)
+        .map_err(|e| UsageError(crate::one_line(&e)))?;
     let Some(cfg) = setup.config.clone() else {
         bail!(UsageError(
             "`tally serve` needs a configuration file".into()

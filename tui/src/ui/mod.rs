@@ -48,10 +48,9 @@ const FRAME: Duration = Duration::from_millis(33);
 pub async fn launch(config: Option<&Path>, as_of: Option<&str>, demo: bool) -> ExitCode {
     let log_path = init_logging();
     let result = async {
-        let fixed_as_of = as_of.is_some();
         let as_of = setup::parse_as_of(as_of)?;
         let setup = setup::setup(config, demo, as_of, Fallback::Demo)?;
-        run(setup, fixed_as_of, log_path.clone()).await
+        run(setup, log_path.clone()).await
     }
     .await;
     match result {
@@ -177,12 +176,7 @@ fn spawn_events(tx: UnboundedSender<Action>, stop: CancellationToken) {
 struct Runner {
     tx: UnboundedSender<Action>,
     stop: CancellationToken,
-    store_path: PathBuf,
-    connectors: Vec<Arc<dyn tally_core::Connector>>,
-    options: ReportOptions,
-    /// `--as-of` was given; otherwise every report ends when it is built, so records
-    /// stamped while the UI runs are counted.
-    fixed_as_of: bool,
+    setup: Arc<Setup>,
     managed_domains: Vec<String>,
 }
 
@@ -200,8 +194,8 @@ impl Runner {
         let tx = self.tx.clone();
         let (events_tx, mut events_rx) = mpsc::unbounded_channel();
         let run = collect::collect(
-            self.store_path.clone(),
-            self.connectors.clone(),
+            self.setup.store_path.clone(),
+            self.setup.connectors.clone(),
             self.stop.clone(),
             Some(events_tx),
         );
@@ -222,11 +216,8 @@ impl Runner {
 
     fn build_report(&self) {
         let tx = self.tx.clone();
-        let path = self.store_path.clone();
-        let mut options = self.options.clone();
-        if !self.fixed_as_of {
-            options.as_of = chrono::Utc::now();
-        }
+        let path = self.setup.store_path.clone();
+        let options = self.setup.options_now();
         let managed = self.managed_domains.clone();
         tokio::spawn(async move {
             // Reading the store is blocking work: never on the UI task.
@@ -248,11 +239,8 @@ impl Runner {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let result = tokio::task::spawn_blocking(move || {
-                let text = dest.as_os_str().to_string_lossy();
-                if text.ends_with('/') {
-                    std::fs::create_dir_all(&dest)
-                        .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-                }
+                crate::headless::prepare_destination(&dest)
+                    .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
                 tally_core::export::write_usage_reports(&built.report, &dest)
                     .map_err(|e| e.to_string())
             })
@@ -272,8 +260,7 @@ impl Runner {
 pub fn build(path: &Path, options: &ReportOptions, managed: &[String]) -> Result<Built, String> {
     let started = Instant::now();
     let computed_at = chrono::Utc::now();
-    let store = tally_core::store::Store::open(path).map_err(|e| e.to_string())?;
-    let report = report::build_report(&store, options).map_err(|e| e.to_string())?;
+    let report = report::read_report(path, options).map_err(|e| e.to_string())?;
     let insights = WindowKind::ALL.map(|k| insights(report.window(k), managed));
     Ok(Built {
         report,
@@ -298,23 +285,21 @@ pub fn app_for(setup: &Setup, log_path: PathBuf) -> App {
     app
 }
 
-async fn run(setup: Setup, fixed_as_of: bool, log_path: PathBuf) -> anyhow::Result<()> {
+async fn run(setup: Setup, log_path: PathBuf) -> anyhow::Result<()> {
     tracing::info!(store = %setup.store_path.display(), "terminal UI starting");
     let mut app = app_for(&setup, log_path);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = CancellationToken::new();
+    let managed_domains = setup
+        .config
+        .as_ref()
+        .map(|c| c.identity.managed_domains.clone())
+        .unwrap_or_default();
     let runner = Runner {
         tx: tx.clone(),
         stop: stop.clone(),
-        store_path: setup.store_path.clone(),
-        connectors: setup.connectors.clone(),
-        options: setup.options.clone(),
-        fixed_as_of,
-        managed_domains: setup
-            .config
-            .as_ref()
-            .map(|c| c.identity.managed_domains.clone())
-            .unwrap_or_default(),
+        setup: Arc::new(setup),
+        managed_domains,
     };
 
     let (mut terminal, _guard) = enter_terminal()?;

@@ -550,28 +550,8 @@ fn write_summary(
     w: &WindowReport,
     as_of: DateTime<Utc>,
 ) -> Result<(), XlsxError> {
-    enum V {
-        Count(u64),
-        Time(DateTime<Utc>),
-    }
-    let s = &w.summary;
-    let rows = [("Total Unique Users", V::Count(s.total_unique_users))]
-        .into_iter()
-        .chain(Rule::ALL.map(|rule| (rule.label(), V::Count(s.by_rule[rule.index()]))))
-        .chain([
-            ("Service Accounts", V::Count(s.service_accounts)),
-            ("Total Unique Entity Types", V::Count(s.unique_entity_types)),
-            ("Total Unique Projects", V::Count(s.unique_projects)),
-            ("Total Entities Synced", V::Count(s.entities_synced)),
-            ("Window Start (UTC)", V::Time(w.window.start)),
-            ("Window End (UTC)", V::Time(w.window.end)),
-            ("As Of (UTC)", V::Time(as_of)),
-            (
-                "Unidentified Observations",
-                V::Count(s.unidentified_observations),
-            ),
-            ("Invalid Emails", V::Count(s.invalid_emails)),
-        ]);
+    use crate::report::SummaryValue as V;
+    let rows = w.summary_rows(as_of);
 
     let ws = wb.add_worksheet();
     ws.set_name("Summary")?;

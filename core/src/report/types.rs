@@ -67,6 +67,29 @@ pub struct Summary {
     pub invalid_emails: u64,
 }
 
+impl Summary {
+    /// The headline counts with their SPEC labels, in the Summary sheet's order: Total
+    /// Unique Users, its four identifier breakdowns, then the other totals.
+    pub fn headline(&self) -> Vec<(&'static str, u64)> {
+        let mut counts = vec![("Total Unique Users", self.total_unique_users)];
+        counts.extend(Rule::ALL.map(|rule| (rule.label(), self.by_rule[rule.index()])));
+        counts.extend([
+            ("Service Accounts", self.service_accounts),
+            ("Total Unique Entity Types", self.unique_entity_types),
+            ("Total Unique Projects", self.unique_projects),
+            ("Total Entities Synced", self.entities_synced),
+        ]);
+        counts
+    }
+}
+
+/// A value of the Summary sheet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryValue {
+    Count(u64),
+    Time(DateTime<Utc>),
+}
+
 /// A row of the Unique User Count sheet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SystemUserCount {
@@ -190,6 +213,30 @@ pub struct WindowReport {
     pub monthly_active: Vec<MonthlyActive>,
     /// For the insights: sync successes and failures per system pair.
     pub sync_outcomes: Vec<SyncOutcome>,
+}
+
+impl WindowReport {
+    /// Every row of the Summary sheet, label and value, in order: the workbook and the
+    /// terminal UI show exactly these.
+    pub fn summary_rows(&self, as_of: DateTime<Utc>) -> Vec<(&'static str, SummaryValue)> {
+        let s = &self.summary;
+        let mut rows: Vec<(&'static str, SummaryValue)> = s
+            .headline()
+            .into_iter()
+            .map(|(label, n)| (label, SummaryValue::Count(n)))
+            .collect();
+        rows.extend([
+            ("Window Start (UTC)", SummaryValue::Time(self.window.start)),
+            ("Window End (UTC)", SummaryValue::Time(self.window.end)),
+            ("As Of (UTC)", SummaryValue::Time(as_of)),
+            (
+                "Unidentified Observations",
+                SummaryValue::Count(s.unidentified_observations),
+            ),
+            ("Invalid Emails", SummaryValue::Count(s.invalid_emails)),
+        ]);
+        rows
+    }
 }
 
 /// Both windows at one `as_of`.

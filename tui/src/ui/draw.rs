@@ -15,7 +15,7 @@ use ratatui::Frame;
 use tally_core::collect::ConnectorState;
 use tally_core::identity::Rule;
 use tally_core::report::insights::{Insights, ACTIVE_DAYS};
-use tally_core::report::{Summary, UserRow, WindowReport};
+use tally_core::report::{SummaryValue, UserRow, WindowReport};
 
 use super::app::{App, Built, Collection, Export, Nav, View};
 
@@ -220,7 +220,8 @@ fn headline_lines(app: &App) -> Vec<Line<'static>> {
         };
         return vec![Line::raw(text)];
     };
-    headline_counts(&w.summary)
+    w.summary
+        .headline()
         .into_iter()
         .enumerate()
         .map(|(i, (label, value))| {
@@ -234,20 +235,6 @@ fn headline_lines(app: &App) -> Vec<Line<'static>> {
             }
         })
         .collect()
-}
-
-/// The headline numbers, in the Summary sheet's order: the total, its four rules, then
-/// service accounts, entity types, projects and entities synced.
-fn headline_counts(s: &Summary) -> Vec<(&'static str, u64)> {
-    let mut counts = vec![("Total Unique Users", s.total_unique_users)];
-    counts.extend(Rule::ALL.map(|rule| (rule.label(), s.by_rule[rule.index()])));
-    counts.extend([
-        ("Service Accounts", s.service_accounts),
-        ("Total Unique Entity Types", s.unique_entity_types),
-        ("Total Unique Projects", s.unique_projects),
-        ("Total Entities Synced", s.entities_synced),
-    ]);
-    counts
 }
 
 fn draw_dashboard(app: &App, frame: &mut Frame, area: Rect) {
@@ -416,21 +403,14 @@ fn draw_summary(app: &App, frame: &mut Frame, area: Rect) {
     let Some(w) = app.current() else {
         return draw_no_report(app, frame, area, &title);
     };
-    let s = &w.summary;
-    let mut rows: Vec<(&str, String)> = headline_counts(s)
+    let rows: Vec<(&str, String)> = w
+        .summary_rows(app.as_of)
         .into_iter()
-        .map(|(label, v)| (label, v.to_string()))
+        .map(|(label, v)| match v {
+            SummaryValue::Count(n) => (label, n.to_string()),
+            SummaryValue::Time(t) => (label, time(t)),
+        })
         .collect();
-    rows.extend([
-        ("Window Start (UTC)", time(w.window.start)),
-        ("Window End (UTC)", time(w.window.end)),
-        ("As Of (UTC)", time(app.as_of)),
-        (
-            "Unidentified Observations",
-            s.unidentified_observations.to_string(),
-        ),
-        ("Invalid Emails", s.invalid_emails.to_string()),
-    ]);
     debug_assert_eq!(rows.len(), SUMMARY_ROWS);
     let rows: Vec<Row> = rows
         .into_iter()

@@ -12,6 +12,6 @@ pub mod store;
 
 pub use connector::{Connector, ConnectorContext, ConnectorError, Emit, Envelope};
 pub use model::{
-    EntityRef, Integration, IntegrationEnd, IntegrationStatus, Interaction, Record, SyncRecord,
-    SyncStatus, UserObservation,
+    Account, AccountStatus, EntityRef, Integration, IntegrationEnd, IntegrationStatus, Interaction,
+    Record, SyncRecord, SyncStatus, TwoStep, UserObservation,
 };

@@ -128,13 +128,92 @@ pub struct Integration {
     pub ends: [IntegrationEnd; 2],
 }
 
-/// Any of the three records, tagged by `kind` as in the JSONL format.
+/// Whether an account can use the product (`active`: it has access) or is listed but
+/// locked, suspended, blocked or deactivated (`disabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Active,
+    Disabled,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// Two-step verification of an account, where the directory tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TwoStep {
+    Enabled,
+    Disabled,
+}
+
+impl TwoStep {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TwoStep::Enabled => "enabled",
+            TwoStep::Disabled => "disabled",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+/// One account of a person in one end system, as the system's user directory showed it
+/// at `at` (SPEC §2). The natural key is (`system`, `id`, `at`); the state of an account
+/// at a time T is its record with the latest `at` not after T.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub system: String,
+    pub at: DateTime<Utc>,
+    /// The system's own account id, unique within the system.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    pub status: AccountStatus,
+    /// Consumes a paid licence or seat (default true).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub billable: bool,
+    /// The product or licence tier shown to the administrator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The system's own last activity or sign-in time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_active: Option<DateTime<Utc>>,
+    /// Absent means unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub two_step: Option<TwoStep>,
+    /// Signs in through single sign-on; absent means unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sso: Option<bool>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub service_account: bool,
+}
+
+/// Any of the four records, tagged by `kind` as in the JSONL format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Record {
     User(UserObservation),
     Sync(SyncRecord),
     Integration(Integration),
+    Account(Account),
 }
 
 impl From<UserObservation> for Record {
@@ -146,6 +225,12 @@ impl From<UserObservation> for Record {
 impl From<SyncRecord> for Record {
     fn from(value: SyncRecord) -> Self {
         Record::Sync(value)
+    }
+}
+
+impl From<Account> for Record {
+    fn from(value: Account) -> Self {
+        Record::Account(value)
     }
 }
 
@@ -166,6 +251,20 @@ mod tests {
             r#"{"kind":"sync","at":"2026-10-01T12:00:05Z","status":"success","source":{"system":"Jira","project":"OPS","entity_type":"Bug","entity_id":"OPS-17"},"target":{"system":"Azure DevOps","project":"Fabrikam","entity_type":"Bug","entity_id":"4211"}}"#,
             r#"{"kind":"integration","name":"OPS <-> Fabrikam","status":"active","updated_at":"2026-09-30T08:00:00Z","ends":[{"system":"Jira","project":"OPS","entity_types":["Bug","Story"]},{"system":"Azure DevOps","project":"Fabrikam","entity_types":["Bug","User Story"]}]}"#,
         ];
+        let account = r#"{"kind":"account","system":"Jira","at":"2026-11-01T06:00:00Z","id":"5b10ac8d82e05b22cc7d4ef5","email":"ann.lee@corp.example","display_name":"Ann Lee","status":"active","billable":true,"product":"Jira Software","last_active":"2026-10-28T09:12:00Z","two_step":"enabled","sso":true}"#;
+        let Record::Account(a) = serde_json::from_str(account).expect("account parses") else {
+            panic!("account")
+        };
+        assert_eq!(a.status, AccountStatus::Active);
+        assert_eq!(a.two_step, Some(TwoStep::Enabled));
+        assert_eq!(a.sso, Some(true));
+        assert!(a.billable);
+        let minimal = r#"{"kind":"account","system":"GitHub","at":"2026-11-01T06:00:00Z","id":"42","status":"disabled"}"#;
+        let Record::Account(m) = serde_json::from_str(minimal).expect("minimal account") else {
+            panic!("account")
+        };
+        assert!(m.billable, "billable defaults to true");
+        assert_eq!((m.two_step, m.sso, m.service_account), (None, None, false));
         let parsed: Vec<Record> = lines
             .iter()
             .map(|l| serde_json::from_str(l).expect("spec example parses"))

@@ -12,8 +12,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 
 use crate::model::{
-    EntityRef, Integration, IntegrationEnd, IntegrationStatus, Record, SyncRecord, SyncStatus,
-    UserObservation,
+    Account, EntityRef, Integration, IntegrationEnd, IntegrationStatus, Record, SyncRecord,
+    SyncStatus, UserObservation,
 };
 
 const SCHEMA_VERSION: i64 = 1;
@@ -63,6 +63,13 @@ CREATE TABLE IF NOT EXISTS integrations (
     updated_at INTEGER NOT NULL,
     ends TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS accounts (
+    system TEXT NOT NULL,
+    id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (system, id, at)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursors (
     connector TEXT PRIMARY KEY,
     cursor TEXT NOT NULL,
@@ -141,17 +148,19 @@ pub struct WriteCounts {
     pub observations: u64,
     pub syncs: u64,
     pub integrations: u64,
+    pub accounts: u64,
 }
 
 impl WriteCounts {
     pub fn total(&self) -> u64 {
-        self.observations + self.syncs + self.integrations
+        self.observations + self.syncs + self.integrations + self.accounts
     }
 
     pub fn add(&mut self, other: WriteCounts) {
         self.observations += other.observations;
         self.syncs += other.syncs;
         self.integrations += other.integrations;
+        self.accounts += other.accounts;
     }
 }
 
@@ -350,6 +359,36 @@ impl Store {
             });
         }
         Ok(())
+    }
+
+    /// The state of every account at `as_of`: for each (system, id), its record with the
+    /// latest `at` not after `as_of` (SPEC §2), ordered by system, then id.
+    pub fn accounts_at(&self, as_of: DateTime<Utc>) -> Result<Vec<Account>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.state FROM accounts a
+                 JOIN (SELECT system, id, MAX(at) AS at FROM accounts WHERE at <= ?1
+                       GROUP BY system, id) latest
+                 ON a.system = latest.system AND a.id = latest.id AND a.at = latest.at
+                 ORDER BY a.system, a.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![to_millis(as_of)], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let state = row.map_err(|e| self.err(e))?;
+            out.push(
+                serde_json::from_str(&state).map_err(|e| StoreError::Corrupt {
+                    path: self.path.clone(),
+                    table: "accounts",
+                    detail: e.to_string(),
+                })?,
+            );
+        }
+        Ok(out)
     }
 
     /// Every stored integration.
@@ -635,6 +674,7 @@ impl Batch<'_, '_> {
             Record::User(u) => self.observation(u),
             Record::Sync(s) => self.sync(s),
             Record::Integration(i) => self.integration(i),
+            Record::Account(a) => self.account(a),
         }
     }
 
@@ -748,6 +788,32 @@ impl Batch<'_, '_> {
             ])
             .map_err(|e| self.err(e))?;
         self.counts.integrations += n as u64;
+        Ok(())
+    }
+
+    fn account(&mut self, a: &Account) -> Result<(), StoreError> {
+        let state = serde_json::to_string(a).map_err(|e| StoreError::Corrupt {
+            path: self.writer.path.to_path_buf(),
+            table: "accounts",
+            detail: e.to_string(),
+        })?;
+        let n = self
+            .writer
+            .conn
+            .prepare_cached(
+                "INSERT INTO accounts (system, id, at, state) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT DO NOTHING",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    a.system.trim(),
+                    a.id.trim(),
+                    to_millis(a.at),
+                    state
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        self.counts.accounts += n as u64;
         Ok(())
     }
 

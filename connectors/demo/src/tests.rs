@@ -52,6 +52,7 @@ fn times(record: &Record) -> DateTime<Utc> {
         Record::User(u) => u.at,
         Record::Sync(s) => s.at,
         Record::Integration(i) => i.updated_at,
+        Record::Account(a) => a.at,
     }
 }
 
@@ -61,6 +62,7 @@ fn shifted(record: &Record, by: TimeDelta) -> Record {
         Record::User(u) => u.at += by,
         Record::Sync(s) => s.at += by,
         Record::Integration(i) => i.updated_at += by,
+        Record::Account(a) => a.at += by,
     }
     r
 }

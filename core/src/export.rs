@@ -13,7 +13,6 @@
 
 use std::borrow::Cow;
 use std::ffi::OsString;
-use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Cursor, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -26,8 +25,8 @@ use rust_xlsxwriter::{
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use crate::identity::Rule;
-use crate::report::{Report, SystemUserCount, WindowKind, WindowReport};
+use crate::report::{Report, WindowKind, WindowReport};
+use crate::sheets::{self, push_minute, Kind, Sheet, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -54,9 +53,6 @@ pub const MAX_CELL_UTF16: usize = 32_767;
 
 /// Appended to a cut cell. U+2026 is one UTF-16 unit.
 const ELLIPSIS: char = '…';
-
-/// Separator between several values in one cell (SPEC §5).
-const SEP: &str = ", ";
 
 /// Knobs of the export; the defaults are what Excel allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,7 +326,7 @@ fn build_workbooks(
 }
 
 /// The cell formats of one workbook.
-struct Formats {
+pub(crate) struct Formats {
     header: Format,
     count: Format,
     time: Format,
@@ -346,15 +342,6 @@ impl Formats {
             time: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
         }
     }
-}
-
-/// What a column holds, for its width.
-#[derive(Clone, Copy)]
-enum Col {
-    /// Text; the width follows the content up to this many characters.
-    Text(usize),
-    Count,
-    Time,
 }
 
 /// Width of a `yyyy-mm-dd hh:mm` cell, with a little air.
@@ -384,149 +371,42 @@ fn build_workbook(
 
     write_summary(&mut wb, &fmt, w, as_of)?;
 
-    // Unique User Count: one row per system, then the de-duplicated totals.
-    let user_rows: Vec<(&str, &SystemUserCount)> = w
-        .user_counts
-        .iter()
-        .map(|c| (c.system.as_str(), c))
-        .chain(std::iter::once(("All Systems", &w.all_systems)))
-        .collect();
-    let est = write_table(
+    // Every table sheet as core/src/sheets.rs describes it, in SPEC §5 order.
+    largest_sheet = largest_sheet.max(write_sheet(
         &mut wb,
         &fmt,
-        "Unique User Count",
-        &[
-            ("System / Source", Col::Text(40)),
-            ("Count", Col::Count),
-            (Rule::UsernamesOrEmails.label(), Col::Count),
-            (Rule::Emails.label(), Col::Count),
-            (Rule::DisplayNames.label(), Col::Count),
-            (Rule::Usernames.label(), Col::Count),
-        ],
-        &user_rows,
+        &sheets::UNIQUE_USER_COUNT,
+        w,
         rows_per_sheet,
-        |s, (label, c)| {
-            s.text(label)?;
-            s.count(c.count)?;
-            for rule in Rule::ALL {
-                s.count(c.by_rule[rule.index()])?;
-            }
-            Ok(())
-        },
-    )?;
-    largest_sheet = largest_sheet.max(est);
-
-    let est = write_table(
+    )?);
+    largest_sheet = largest_sheet.max(write_sheet(
         &mut wb,
         &fmt,
-        "Entity Type Count",
-        &[
-            ("System Pairs", Col::Text(60)),
-            ("End System", Col::Text(30)),
-            ("Entity Types", Col::Text(30)),
-            ("Status", Col::Text(16)),
-            ("Last Synced (UTC)", Col::Time),
-        ],
-        &w.entity_types,
+        &sheets::ENTITY_TYPE_COUNT,
+        w,
         rows_per_sheet,
-        |s, r| {
-            s.joined(&r.system_pairs, |buf, p| buf.push_str(p))?;
-            s.text(&r.system)?;
-            s.text(&r.entity_type)?;
-            s.text(r.status.label())?;
-            s.time(Some(r.last_synced))
-        },
-    )?;
-    largest_sheet = largest_sheet.max(est);
-
-    let est = write_table(
+    )?);
+    largest_sheet = largest_sheet.max(write_sheet(
         &mut wb,
         &fmt,
-        "Integrated Project Count",
-        &[
-            ("End System 1", Col::Text(30)),
-            ("End System 1 Project", Col::Text(40)),
-            ("End System 2", Col::Text(30)),
-            ("End System 2 Project", Col::Text(40)),
-            ("Status", Col::Text(16)),
-            ("Last Updated (UTC)", Col::Time),
-            ("Last Synced (UTC)", Col::Time),
-        ],
-        &w.projects,
+        &sheets::INTEGRATED_PROJECT_COUNT,
+        w,
         rows_per_sheet,
-        |s, r| {
-            s.text(&r.system1)?;
-            s.text(&r.project1)?;
-            s.text(&r.system2)?;
-            s.text(&r.project2)?;
-            s.text(r.status.label())?;
-            s.time(r.last_updated)?;
-            s.time(r.last_synced)
-        },
-    )?;
-    largest_sheet = largest_sheet.max(est);
-
-    let est = write_table(
+    )?);
+    largest_sheet = largest_sheet.max(write_sheet(
         &mut wb,
         &fmt,
-        "Synced Data Count",
-        &[
-            ("End System 1", Col::Text(30)),
-            ("End System 2", Col::Text(30)),
-            ("Counts Based on System Pair", Col::Count),
-            ("Last Synced (UTC)", Col::Time),
-        ],
-        &w.synced,
+        &sheets::SYNCED_DATA_COUNT,
+        w,
         rows_per_sheet,
-        |s, r| {
-            s.text(&r.system1)?;
-            s.text(&r.system2)?;
-            s.count(r.entities)?;
-            s.time(Some(r.last_synced))
-        },
-    )?;
-    largest_sheet = largest_sheet.max(est);
-
-    let est = write_table(
+    )?);
+    largest_sheet = largest_sheet.max(write_sheet(
         &mut wb,
         &fmt,
-        "Detailed User Report",
-        &[
-            ("Email", Col::Text(50)),
-            ("Username", Col::Text(40)),
-            ("Display Name", Col::Text(40)),
-            ("Identified By", Col::Text(20)),
-            ("Interaction Types", Col::Text(60)),
-            ("Observed In", Col::Text(80)),
-            ("Service Account", Col::Text(16)),
-            ("Last Seen (UTC)", Col::Time),
-            ("Duplicates", Col::Text(60)),
-        ],
-        &w.users,
+        &sheets::DETAILED_USER_REPORT,
+        w,
         rows_per_sheet,
-        |s, u| {
-            s.joined(&u.emails, |buf, e| buf.push_str(e))?;
-            s.joined(&u.usernames, |buf, n| buf.push_str(n))?;
-            s.joined(&u.display_names, |buf, n| buf.push_str(n))?;
-            s.text(u.identified_by.label())?;
-            s.joined(&u.interactions, |buf, i| buf.push_str(i.as_str()))?;
-            s.joined(&u.observed_in, |buf, (system, at)| {
-                buf.push_str(system);
-                buf.push_str(" (");
-                push_minute(buf, at);
-                buf.push(')');
-            })?;
-            s.text(if u.service_account { "Yes" } else { "No" })?;
-            s.time(Some(u.last_seen))?;
-            s.joined(&u.duplicates, |buf, (username, system)| {
-                buf.push_str(username);
-                buf.push_str(" (");
-                buf.push_str(system);
-                buf.push(')');
-            })
-        },
-    )?;
-    largest_sheet = largest_sheet.max(est);
+    )?);
 
     // ZIP64 only when a sheet's XML might pass 4 GiB: some readers other than Excel
     // dislike ZIP64 headers, so they are not added to ordinary files.
@@ -554,10 +434,11 @@ fn write_summary(
     let rows = w.summary_rows(as_of);
 
     let ws = wb.add_worksheet();
-    ws.set_name("Summary")?;
-    ws.write_string_with_format(0, 0, "Metric", &fmt.header)?;
-    ws.write_string_with_format(0, 1, "Value", &fmt.header)?;
-    let mut label_width = "Metric".len();
+    let [metric, value_header] = sheets::SUMMARY_HEADERS;
+    ws.set_name(sheets::SUMMARY)?;
+    ws.write_string_with_format(0, 0, metric, &fmt.header)?;
+    ws.write_string_with_format(0, 1, value_header, &fmt.header)?;
+    let mut label_width = metric.len();
     let mut row: RowNum = 0;
     for (label, value) in rows {
         row += 1;
@@ -576,26 +457,25 @@ fn write_summary(
     Ok(())
 }
 
-/// Writes `rows` as a table sheet named `name`, continuing on `name (2)`, `name (3)`, …
-/// when a sheet would pass `rows_per_sheet` rows (header included). Each sheet gets its
-/// own header, bold and frozen, an autofilter over it and column widths from the
-/// content. Returns a (pessimistic) estimate of the largest sheet's XML size in bytes.
-fn write_table<T, F>(
+/// Writes the rows of `sheet` from `source` as a table sheet, continuing on `name (2)`,
+/// `name (3)`, … when a sheet would pass `rows_per_sheet` rows (header included). Each
+/// sheet gets its own header, bold and frozen, an autofilter over it and column widths
+/// from the content. Returns a (pessimistic) estimate of the largest sheet's XML size in
+/// bytes.
+pub(crate) fn write_sheet<R, S>(
     wb: &mut Workbook,
     fmt: &Formats,
-    name: &str,
-    columns: &[(&str, Col)],
-    rows: &[T],
+    sheet: &Sheet<R, S>,
+    source: &S,
     rows_per_sheet: usize,
-    mut write_row: F,
-) -> Result<u64, XlsxError>
-where
-    F: FnMut(&mut SheetWriter<'_>, &T) -> Result<(), XlsxError>,
-{
+) -> Result<u64, XlsxError> {
+    let rows = (sheet.rows)(source);
+    let columns = sheet.columns;
+    let name = sheet.name;
     let data_per_sheet = rows_per_sheet.saturating_sub(1).max(1);
     // An empty table is still a sheet with its header.
-    let empty: &[T] = &[];
-    let mut pages: Vec<&[T]> = rows.chunks(data_per_sheet).collect();
+    let empty: &[&R] = &[];
+    let mut pages: Vec<&[&R]> = rows.chunks(data_per_sheet).collect();
     if pages.is_empty() {
         pages.push(empty);
     }
@@ -620,22 +500,24 @@ where
             xml_bytes: 0,
             scratch: std::mem::take(&mut scratch),
         };
-        for (header, _) in columns {
-            s.header(header)?;
+        for column in columns {
+            s.header(column.header)?;
         }
         for row in page {
             s.next_row();
-            write_row(&mut s, row)?;
+            for column in columns {
+                s.value((column.value)(row))?;
+            }
         }
 
         let last_row = s.row;
-        for (col, ((header, kind), content)) in columns.iter().zip(&s.widths).enumerate() {
+        for (col, (column, content)) in columns.iter().zip(&s.widths).enumerate() {
             // +3 leaves room for the autofilter button next to the header text.
-            let header_width = header.chars().count() + 3;
-            let width = match *kind {
-                Col::Text(cap) => (*content + 1).min(cap).max(header_width),
-                Col::Count => (*content + 1).max(header_width),
-                Col::Time => TIME_WIDTH.max(header_width),
+            let header_width = column.header.chars().count() + 3;
+            let width = match column.kind {
+                Kind::Text => (*content + 1).min(column.width).max(header_width),
+                Kind::Count => (*content + 1).max(header_width),
+                Kind::Time => TIME_WIDTH.max(header_width),
             };
             let col = ColNum::try_from(col)
                 .map_err(|_| XlsxError::ParameterError("too many columns".to_string()))?;
@@ -700,46 +582,40 @@ impl SheetWriter<'_> {
         self.col += 1;
     }
 
-    /// One text value; cut to fit a cell if needed. An empty value is a blank cell.
+    /// One cell: counts and times as numbers, everything else as text cut to fit a cell
+    /// if needed. An empty value is a blank cell.
+    fn value(&mut self, value: Value<'_>) -> Result<(), XlsxError> {
+        match value {
+            Value::Count(n) => self.count(n),
+            Value::Time(t) => self.time(t),
+            Value::Text(s) | Value::Ranked(s, _) => self.text(s),
+            joined => {
+                let mut buf = std::mem::take(&mut self.scratch);
+                buf.clear();
+                joined.write_text(&mut buf, BUILD_BUDGET);
+                cut_in_place(&mut buf);
+                let (width, bytes) = (measure(&buf), buf.len());
+                let result = if buf.is_empty() {
+                    Ok(())
+                } else {
+                    self.ws
+                        .write_string(self.row, self.col, buf.as_str())
+                        .map(|_| ())
+                };
+                self.scratch = buf;
+                result?;
+                self.done_cell(width, bytes);
+                Ok(())
+            }
+        }
+    }
+
     fn text(&mut self, value: &str) -> Result<(), XlsxError> {
         let value = fit_cell(value);
         let (width, bytes) = (measure(&value), value.len());
         if !value.is_empty() {
             self.ws.write_string(self.row, self.col, value)?;
         }
-        self.done_cell(width, bytes);
-        Ok(())
-    }
-
-    /// Several values joined with `, `; `push` appends one value's text.
-    fn joined<T, F>(&mut self, items: &[T], mut push: F) -> Result<(), XlsxError>
-    where
-        F: FnMut(&mut String, &T),
-    {
-        let mut buf = std::mem::take(&mut self.scratch);
-        buf.clear();
-        for (i, item) in items.iter().enumerate() {
-            // Past this many bytes the cell is certain to be cut (see `BUILD_BUDGET`),
-            // so a user with a million values does not cost a megabyte string.
-            if buf.len() > BUILD_BUDGET {
-                break;
-            }
-            if i > 0 {
-                buf.push_str(SEP);
-            }
-            push(&mut buf, item);
-        }
-        cut_in_place(&mut buf);
-        let (width, bytes) = (measure(&buf), buf.len());
-        let result = if buf.is_empty() {
-            Ok(())
-        } else {
-            self.ws
-                .write_string(self.row, self.col, buf.as_str())
-                .map(|_| ())
-        };
-        self.scratch = buf;
-        result?;
         self.done_cell(width, bytes);
         Ok(())
     }
@@ -790,21 +666,6 @@ fn write_time(
         ws.write_string(row, col, text)?;
     }
     Ok(())
-}
-
-/// Appends `yyyy-mm-dd hh:mm` (UTC) without going through chrono's format parser,
-/// which would be parsed again for every one of millions of cells.
-fn push_minute(buf: &mut String, t: &DateTime<Utc>) {
-    // Writing to a String cannot fail.
-    let _ = write!(
-        buf,
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute()
-    );
 }
 
 /// Characters of `n` shown as `#,##0`.

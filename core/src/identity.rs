@@ -28,7 +28,7 @@ impl Rule {
     ];
 
     /// The exact label used in the workbooks and in `identity-cases.json`.
-    pub fn label(self) -> &'static str {
+    pub const fn label(self) -> &'static str {
         match self {
             Rule::UsernamesOrEmails => "Usernames or Emails",
             Rule::Emails => "Emails",
@@ -38,7 +38,7 @@ impl Rule {
     }
 
     /// 0..4, the index into `[u64; 4]` breakdowns; lower is higher priority.
-    pub fn index(self) -> usize {
+    pub const fn index(self) -> usize {
         self as usize
     }
 }

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod model;
 pub mod plugin;
 pub mod report;
+pub mod sheets;
 pub mod store;
 
 pub use connector::{Connector, ConnectorContext, ConnectorError, Emit, Envelope};

@@ -1017,3 +1017,39 @@ fn small_sheet_limit_is_clamped_to_header_plus_one_row() {
         }
     }
 }
+
+/// The sheet descriptions every front end reads (workbook, terminal UI, JSON) carry
+/// exactly the SPEC §5 names, order and headers pinned above.
+#[test]
+fn the_sheet_descriptions_carry_the_spec_headers() {
+    use tally_core::sheets;
+    let described: Vec<(&str, Vec<&str>)> = vec![
+        (sheets::SUMMARY, sheets::SUMMARY_HEADERS.to_vec()),
+        (
+            sheets::UNIQUE_USER_COUNT.name,
+            sheets::UNIQUE_USER_COUNT.headers(),
+        ),
+        (
+            sheets::ENTITY_TYPE_COUNT.name,
+            sheets::ENTITY_TYPE_COUNT.headers(),
+        ),
+        (
+            sheets::INTEGRATED_PROJECT_COUNT.name,
+            sheets::INTEGRATED_PROJECT_COUNT.headers(),
+        ),
+        (
+            sheets::SYNCED_DATA_COUNT.name,
+            sheets::SYNCED_DATA_COUNT.headers(),
+        ),
+        (
+            sheets::DETAILED_USER_REPORT.name,
+            sheets::DETAILED_USER_REPORT.headers(),
+        ),
+    ];
+    let names: Vec<&str> = described.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, sheets::usage_report_sheet_names());
+    assert_eq!(names, SHEETS);
+    for (name, got) in described {
+        assert_eq!(got, headers(name), "{name}");
+    }
+}

@@ -1,5 +1,6 @@
-//! SPEC §4: windows and counts -> `Report`.
+//! SPEC §4: windows and counts -> `Report`; SPEC §9: accounts -> `AccessInsights`.
 
+pub mod access;
 mod build;
 pub mod insights;
 mod types;

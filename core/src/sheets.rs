@@ -1,0 +1,497 @@
+//! Every table tally shows, described once (DESIGN "sheets"): its name and its columns —
+//! header, short header for narrow screens, kind of cell, width hint, and how to read the
+//! cell from a row of the report. The xlsx writer, the terminal UI's tables (headers,
+//! sorting, filtering, narrow layouts), JSON listings and the tests' expected headers all
+//! read these descriptions, so adding a column is one edit here.
+//!
+//! A cell is read as a borrowed [`Value`]: no allocation per cell, which matters for a
+//! Detailed User Report of a million rows. How a value looks as text ([`Value::write_text`])
+//! and how two values sort ([`Value::sort_cmp`]) are decided here too, so every front end
+//! shows and orders a column alike.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike, Timelike, Utc};
+
+use crate::identity::Rule;
+use crate::model::Interaction;
+use crate::report::{EntityTypeRow, ProjectRow, SyncedRow, SystemUserCount, UserRow, WindowReport};
+
+/// Several values in one cell are joined with this (SPEC §5).
+pub const SEP: &str = ", ";
+
+/// What a column holds: decides alignment, number formats and widths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text; `width` is the most characters the column grows to.
+    Text,
+    /// A whole number, right-aligned, with thousands separators.
+    Count,
+    /// A date-time in UTC, shown `yyyy-mm-dd hh:mm`.
+    Time,
+}
+
+/// One cell, borrowed from the row it describes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Text(&'a str),
+    /// A text with a rank that orders it (e.g. identifier rules in priority order).
+    Ranked(&'a str, usize),
+    /// Several values joined with [`SEP`].
+    List(&'a [String]),
+    Interactions(&'a [Interaction]),
+    /// `System (yyyy-mm-dd hh:mm)` per entry.
+    SeenIn(&'a [(String, DateTime<Utc>)]),
+    /// `name (system)` per entry.
+    NamedIn(&'a [(String, String)]),
+    Count(u64),
+    Time(Option<DateTime<Utc>>),
+    /// `Yes` or `No`.
+    YesNo(bool),
+}
+
+/// Appends `yyyy-mm-dd hh:mm` (UTC) without going through chrono's format parser, which
+/// would be parsed again for every one of millions of cells.
+pub fn push_minute(buf: &mut String, t: &DateTime<Utc>) {
+    // Writing to a String cannot fail.
+    let _ = write!(
+        buf,
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute()
+    );
+}
+
+/// `n` with thousands separators: `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn join<T>(buf: &mut String, items: &[T], budget: usize, mut push: impl FnMut(&mut String, &T)) {
+    for (i, item) in items.iter().enumerate() {
+        // Past the budget the cell is certain to be cut, so a user with a million values
+        // does not cost a megabyte string.
+        if buf.len() > budget {
+            break;
+        }
+        if i > 0 {
+            buf.push_str(SEP);
+        }
+        push(buf, item);
+    }
+}
+
+impl Value<'_> {
+    /// Appends the cell as text, as every front end shows it. Counts have no separators
+    /// here (the workbook formats them itself; see [`thousands`] for screens). Joined
+    /// values stop once `budget` bytes are written.
+    pub fn write_text(&self, buf: &mut String, budget: usize) {
+        match *self {
+            Value::Text(s) | Value::Ranked(s, _) => buf.push_str(s),
+            Value::List(v) => join(buf, v, budget, |b, s| b.push_str(s)),
+            Value::Interactions(v) => join(buf, v, budget, |b, i| b.push_str(i.as_str())),
+            Value::SeenIn(v) => join(buf, v, budget, |b, (system, at)| {
+                b.push_str(system);
+                b.push_str(" (");
+                push_minute(b, at);
+                b.push(')');
+            }),
+            Value::NamedIn(v) => join(buf, v, budget, |b, (name, system)| {
+                b.push_str(name);
+                b.push_str(" (");
+                b.push_str(system);
+                b.push(')');
+            }),
+            Value::Count(n) => {
+                let _ = write!(buf, "{n}");
+            }
+            Value::Time(Some(t)) => push_minute(buf, &t),
+            Value::Time(None) => {}
+            Value::YesNo(b) => buf.push_str(if b { "Yes" } else { "No" }),
+        }
+    }
+
+    /// The cell as text (see [`Value::write_text`]), without a budget.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        self.write_text(&mut s, usize::MAX);
+        s
+    }
+
+    /// Whether the cell shows nothing.
+    pub fn is_blank(&self) -> bool {
+        match *self {
+            Value::Text(s) | Value::Ranked(s, _) => s.is_empty(),
+            Value::List(v) => v.is_empty(),
+            Value::Interactions(v) => v.is_empty(),
+            Value::SeenIn(v) => v.is_empty(),
+            Value::NamedIn(v) => v.is_empty(),
+            Value::Time(t) => t.is_none(),
+            Value::Count(_) | Value::YesNo(_) => false,
+        }
+    }
+
+    /// How a column sorts when an administrator asks for it: text A→Z ignoring case,
+    /// counts and times largest/newest first (what one looks for), `Yes` first; blanks
+    /// always last, so sorting by email shows emails rather than a screen of blanks.
+    pub fn sort_cmp(&self, other: &Value<'_>) -> Ordering {
+        match (self.is_blank(), other.is_blank()) {
+            (true, true) => return Ordering::Equal,
+            (true, false) => return Ordering::Greater,
+            (false, true) => return Ordering::Less,
+            (false, false) => {}
+        }
+        match (*self, *other) {
+            (Value::Count(a), Value::Count(b)) => b.cmp(&a),
+            (Value::Time(a), Value::Time(b)) => b.cmp(&a),
+            (Value::YesNo(a), Value::YesNo(b)) => b.cmp(&a),
+            (Value::Ranked(_, a), Value::Ranked(_, b)) => a.cmp(&b),
+            (a, b) => cmp_text(&a.first_text(), &b.first_text()),
+        }
+    }
+
+    /// The text a text-like cell sorts by: its first value.
+    fn first_text(&self) -> String {
+        match *self {
+            Value::List(v) => v.first().cloned().unwrap_or_default(),
+            Value::SeenIn(v) => v.first().map(|(s, _)| s.clone()).unwrap_or_default(),
+            Value::NamedIn(v) => v.first().map(|(s, _)| s.clone()).unwrap_or_default(),
+            other => other.text(),
+        }
+    }
+
+    /// Whether the cell's text contains `needle` (already lower-cased), for filtering.
+    pub fn contains(&self, needle: &str) -> bool {
+        match *self {
+            Value::Text(s) | Value::Ranked(s, _) => s.to_lowercase().contains(needle),
+            Value::List(v) => v.iter().any(|s| s.to_lowercase().contains(needle)),
+            other => other.text().to_lowercase().contains(needle),
+        }
+    }
+
+    /// The cell in a JSON document: counts as numbers, times RFC 3339 UTC or null, the
+    /// rest as the text the workbook shows.
+    pub fn to_json(&self) -> serde_json::Value {
+        match *self {
+            Value::Count(n) => serde_json::Value::from(n),
+            Value::Time(Some(t)) => {
+                serde_json::Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }
+            Value::Time(None) => serde_json::Value::Null,
+            other => serde_json::Value::from(other.text()),
+        }
+    }
+}
+
+fn cmp_text(a: &str, b: &str) -> Ordering {
+    a.to_lowercase()
+        .cmp(&b.to_lowercase())
+        .then_with(|| a.cmp(b))
+}
+
+/// One column of a sheet.
+pub struct Column<R: 'static> {
+    /// The header text, exactly as SPEC §5 writes it.
+    pub header: &'static str,
+    /// For narrow screens.
+    pub short: &'static str,
+    pub kind: Kind,
+    /// For text: the most characters the column grows to; otherwise ignored.
+    pub width: usize,
+    /// Shown in the terminal UI's table (the workbook shows every column).
+    pub on_screen: bool,
+    pub value: for<'a> fn(&'a R) -> Value<'a>,
+}
+
+impl<R> std::fmt::Debug for Column<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Column")
+            .field("header", &self.header)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+/// A table sheet: its name and columns, and where its rows come from in a report.
+pub struct Sheet<R: 'static, S: 'static = WindowReport> {
+    pub name: &'static str,
+    pub columns: &'static [Column<R>],
+    pub rows: for<'a> fn(&'a S) -> Vec<&'a R>,
+}
+
+impl<R, S> std::fmt::Debug for Sheet<R, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sheet").field("name", &self.name).finish()
+    }
+}
+
+impl<R, S> Sheet<R, S> {
+    pub fn headers(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.header).collect()
+    }
+
+    /// Every row as a JSON object keyed by the exact header texts, in column order.
+    pub fn json_rows(&self, source: &S) -> serde_json::Value {
+        let rows = (self.rows)(source)
+            .into_iter()
+            .map(|row| {
+                let object: serde_json::Map<String, serde_json::Value> = self
+                    .columns
+                    .iter()
+                    .map(|c| (c.header.to_owned(), (c.value)(row).to_json()))
+                    .collect();
+                serde_json::Value::Object(object)
+            })
+            .collect();
+        serde_json::Value::Array(rows)
+    }
+}
+
+const fn text<R>(
+    header: &'static str,
+    short: &'static str,
+    width: usize,
+    value: for<'a> fn(&'a R) -> Value<'a>,
+) -> Column<R> {
+    Column {
+        header,
+        short,
+        kind: Kind::Text,
+        width,
+        on_screen: true,
+        value,
+    }
+}
+
+const fn count<R>(
+    header: &'static str,
+    short: &'static str,
+    value: for<'a> fn(&'a R) -> Value<'a>,
+) -> Column<R> {
+    Column {
+        header,
+        short,
+        kind: Kind::Count,
+        width: 0,
+        on_screen: true,
+        value,
+    }
+}
+
+const fn time<R>(
+    header: &'static str,
+    short: &'static str,
+    value: for<'a> fn(&'a R) -> Value<'a>,
+) -> Column<R> {
+    Column {
+        header,
+        short,
+        kind: Kind::Time,
+        width: 0,
+        on_screen: true,
+        value,
+    }
+}
+
+/// The same column, left out of the terminal UI's table (it stays in the workbook and
+/// the detail pane).
+const fn off_screen<R>(mut column: Column<R>) -> Column<R> {
+    column.on_screen = false;
+    column
+}
+
+/// The label of the totals row of the Unique User Count sheet.
+pub const ALL_SYSTEMS: &str = "All Systems";
+
+pub static UNIQUE_USER_COUNT: Sheet<SystemUserCount> = Sheet {
+    name: "Unique User Count",
+    columns: &[
+        text("System / Source", "System", 40, |r| Value::Text(&r.system)),
+        count("Count", "Count", |r| Value::Count(r.count)),
+        count(Rule::UsernamesOrEmails.label(), "User/Email", |r| {
+            Value::Count(r.by_rule[Rule::UsernamesOrEmails.index()])
+        }),
+        count(Rule::Emails.label(), "Email", |r| {
+            Value::Count(r.by_rule[Rule::Emails.index()])
+        }),
+        count(Rule::DisplayNames.label(), "Name", |r| {
+            Value::Count(r.by_rule[Rule::DisplayNames.index()])
+        }),
+        count(Rule::Usernames.label(), "User", |r| {
+            Value::Count(r.by_rule[Rule::Usernames.index()])
+        }),
+    ],
+    rows: |w| {
+        w.user_counts
+            .iter()
+            .chain(std::iter::once(&w.all_systems))
+            .collect()
+    },
+};
+
+pub static ENTITY_TYPE_COUNT: Sheet<EntityTypeRow> = Sheet {
+    name: "Entity Type Count",
+    columns: &[
+        text("System Pairs", "Pairs", 60, |r| {
+            Value::List(&r.system_pairs)
+        }),
+        text("End System", "System", 30, |r| Value::Text(&r.system)),
+        text("Entity Types", "Type", 30, |r| Value::Text(&r.entity_type)),
+        text("Status", "Status", 16, |r| {
+            Value::Ranked(r.status.label(), r.status as usize)
+        }),
+        time("Last Synced (UTC)", "Synced", |r| {
+            Value::Time(Some(r.last_synced))
+        }),
+    ],
+    rows: |w| w.entity_types.iter().collect(),
+};
+
+pub static INTEGRATED_PROJECT_COUNT: Sheet<ProjectRow> = Sheet {
+    name: "Integrated Project Count",
+    columns: &[
+        text("End System 1", "System 1", 30, |r| Value::Text(&r.system1)),
+        text("End System 1 Project", "Project 1", 40, |r| {
+            Value::Text(&r.project1)
+        }),
+        text("End System 2", "System 2", 30, |r| Value::Text(&r.system2)),
+        text("End System 2 Project", "Project 2", 40, |r| {
+            Value::Text(&r.project2)
+        }),
+        text("Status", "Status", 16, |r| {
+            Value::Ranked(r.status.label(), r.status as usize)
+        }),
+        time("Last Updated (UTC)", "Updated", |r| {
+            Value::Time(r.last_updated)
+        }),
+        time("Last Synced (UTC)", "Synced", |r| {
+            Value::Time(r.last_synced)
+        }),
+    ],
+    rows: |w| w.projects.iter().collect(),
+};
+
+pub static SYNCED_DATA_COUNT: Sheet<SyncedRow> = Sheet {
+    name: "Synced Data Count",
+    columns: &[
+        text("End System 1", "System 1", 30, |r| Value::Text(&r.system1)),
+        text("End System 2", "System 2", 30, |r| Value::Text(&r.system2)),
+        count("Counts Based on System Pair", "Entities", |r| {
+            Value::Count(r.entities)
+        }),
+        time("Last Synced (UTC)", "Synced", |r| {
+            Value::Time(Some(r.last_synced))
+        }),
+    ],
+    rows: |w| w.synced.iter().collect(),
+};
+
+pub static DETAILED_USER_REPORT: Sheet<UserRow> = Sheet {
+    name: "Detailed User Report",
+    columns: &[
+        text("Email", "Email", 50, |u| Value::List(&u.emails)),
+        text("Username", "User", 40, |u| Value::List(&u.usernames)),
+        text("Display Name", "Name", 40, |u| {
+            Value::List(&u.display_names)
+        }),
+        text("Identified By", "By", 20, |u| {
+            Value::Ranked(u.identified_by.label(), u.identified_by.index())
+        }),
+        off_screen(text("Interaction Types", "Interactions", 60, |u| {
+            Value::Interactions(&u.interactions)
+        })),
+        off_screen(text("Observed In", "Seen in", 80, |u| {
+            Value::SeenIn(&u.observed_in)
+        })),
+        text("Service Account", "Svc", 16, |u| {
+            Value::YesNo(u.service_account)
+        }),
+        time("Last Seen (UTC)", "Last seen", |u| {
+            Value::Time(Some(u.last_seen))
+        }),
+        off_screen(text("Duplicates", "Duplicates", 60, |u| {
+            Value::NamedIn(&u.duplicates)
+        })),
+    ],
+    rows: |w| w.users.iter().collect(),
+};
+
+/// The Summary sheet's name; its rows are `WindowReport::summary_rows`.
+pub const SUMMARY: &str = "Summary";
+/// The Summary sheet's two headers.
+pub const SUMMARY_HEADERS: [&str; 2] = ["Metric", "Value"];
+
+/// The names of a Usage Report workbook's sheets, in order (SPEC §5).
+pub fn usage_report_sheet_names() -> [&'static str; 6] {
+    [
+        SUMMARY,
+        UNIQUE_USER_COUNT.name,
+        ENTITY_TYPE_COUNT.name,
+        INTEGRATED_PROJECT_COUNT.name,
+        SYNCED_DATA_COUNT.name,
+        DETAILED_USER_REPORT.name,
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn blanks_sort_last_counts_and_times_first_largest() {
+        let blank = Value::List(&[]);
+        let names = ["b".to_string()];
+        let named = Value::List(&names);
+        assert_eq!(blank.sort_cmp(&named), Ordering::Greater);
+        assert_eq!(named.sort_cmp(&blank), Ordering::Less);
+        assert_eq!(
+            Value::Count(3).sort_cmp(&Value::Count(5)),
+            Ordering::Greater
+        );
+        assert_eq!(
+            Value::Text("B").sort_cmp(&Value::Text("a")),
+            Ordering::Greater
+        );
+        assert_eq!(
+            Value::YesNo(true).sort_cmp(&Value::YesNo(false)),
+            Ordering::Less
+        );
+    }
+
+    #[test]
+    fn joined_cells_and_json() {
+        let seen = [(
+            "Jira".to_string(),
+            DateTime::parse_from_rfc3339("2026-10-01T12:34:56Z")
+                .map(|t| t.with_timezone(&Utc))
+                .expect("time"),
+        )];
+        assert_eq!(Value::SeenIn(&seen).text(), "Jira (2026-10-01 12:34)");
+        assert_eq!(Value::Count(7).to_json(), serde_json::json!(7));
+        assert_eq!(
+            Value::Time(Some(seen[0].1)).to_json(),
+            serde_json::json!("2026-10-01T12:34:56Z")
+        );
+        assert_eq!(Value::Time(None).to_json(), serde_json::Value::Null);
+    }
+}

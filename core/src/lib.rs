@@ -1,18 +1,18 @@
-//! tally-core: the domain of tally — records, the connector trait, identity resolution,
-//! the store, the report and the export. No terminal, no command line, no HTTP client.
+//! tally-core: the domain of tally — identity resolution, the store, collection, the
+//! reports, the sheets and the exports. No terminal, no command line, no HTTP client, and
+//! nothing from `connectors/`: the records and the `Connector` trait come from `tally-model`.
 
 pub mod collect;
-pub mod connector;
 pub mod export;
 pub mod identity;
-pub mod model;
-pub mod plugin;
 pub mod report;
 pub mod sheets;
 pub mod store;
 
-pub use connector::{Connector, ConnectorContext, ConnectorError, Emit, Envelope};
-pub use model::{
-    Account, AccountStatus, EntityRef, Integration, IntegrationEnd, IntegrationStatus, Interaction,
-    Record, SyncRecord, SyncStatus, TwoStep, UserObservation,
+/// What connectors build on lives in `tally-model`; re-exported so the domain reads as one.
+pub use tally_model::{connector, model, testing, wire};
+pub use tally_model::{
+    Account, AccountStatus, Connector, ConnectorContext, ConnectorError, Emit, EntityRef, Envelope,
+    Integration, IntegrationEnd, IntegrationStatus, Interaction, Record, SyncRecord, SyncStatus,
+    TwoStep, UserObservation,
 };

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tally_config::{Config, ConfigError, ConnectorEntry};
-use tally_core::plugin::{self, PluginSet, UnavailableConnector};
 use tally_core::Connector;
+use tally_plugin_host::{self as plugin, PluginSet, UnavailableConnector};
 
 /// A connector kind as `tally connectors` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use tally_core::ConnectorError;
+use tally_model::ConnectorError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {

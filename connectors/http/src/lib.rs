@@ -8,7 +8,7 @@
 //!   ([`secret_from_env`], [`auth_from_settings`]) and never appear in errors or logs.
 //! - [`OffsetPager`] and [`TokenPager`] walk paginated listings page by page.
 //! - [`HttpError`] names the connector, the URL without secrets and the status, and says
-//!   what to check; it converts into [`tally_core::ConnectorError`].
+//!   what to check; it converts into [`tally_model::ConnectorError`].
 //!
 //! - `testing` (feature `testing`): `testing::run` a connector and look at what it
 //!   emitted, `testing::fast` options; for connector tests and plugin authors.

@@ -1,7 +1,7 @@
 //! What connectors share for `sync` records: the keys a link field holds, and the other
 //! side's entity a key names.
 
-use tally_core::EntityRef;
+use tally_model::EntityRef;
 
 /// Adds the keys in a link field's text to `out`: one, or several separated by `,`, `;`
 /// or line breaks; blanks are skipped.

@@ -1,14 +1,16 @@
-//! What every HTTP connector's `Settings` shares: the defaults of the common keys, their
-//! checks, and the error naming a setting that cannot work.
+//! What every HTTP connector's `Settings` shares: the common keys declared once
+//! ([`http_settings!`](crate::http_settings)), their defaults, their checks, and the error
+//! naming a setting that cannot work.
 //!
-//! Each connector keeps its own strict `Settings` struct (serde's `deny_unknown_fields`
-//! does not work through `flatten`) with the fields `url`, `user`, `token_env`,
-//! `lookback_days`, `max_concurrency` and `timeout_secs`, and points their serde defaults
-//! here, e.g. `#[serde(default = "tally_http::settings::default_lookback_days")]`.
+//! serde's `deny_unknown_fields` does not work through `flatten`, so the common keys cannot
+//! live in a struct of their own that each connector flattens in. Instead a connector
+//! declares its own keys inside `tally_http::http_settings! { … }`, which writes the one
+//! strict struct with the common keys added: an unknown key is still an error at its line,
+//! and a common key is declared, documented and defaulted in one place.
 
 use std::time::Duration;
 
-use tally_core::ConnectorError;
+use tally_model::ConnectorError;
 
 use crate::{parse_base_url, HttpOptions};
 
@@ -98,6 +100,163 @@ pub fn validate_common(connector: &str, s: &Common<'_>) -> Result<(), ConnectorE
         return bad("timeout_secs", "must be at least 1".to_string());
     }
     Ok(())
+}
+
+/// Declares a connector's strict `Settings` struct: the keys given, plus the common keys
+/// every HTTP connector takes (SPEC §6), with their defaults:
+///
+/// | key | type | default |
+/// |---|---|---|
+/// | `url` | the end system's base URL | required |
+/// | `user` | a login for HTTP basic auth (then `token_env` holds the password) | none |
+/// | `token_env` | the environment variable holding the secret | required |
+/// | `lookback_days` | how far back a first run reaches | 365 |
+/// | `max_concurrency` | requests in flight at once | 4 |
+/// | `timeout_secs` | seconds allowed for one request | 60 |
+/// | `system` | the system name shown in reports | the connector's name |
+/// | `link_field` | where an item holds the linked entity's key in another system | none |
+/// | `link_system` | the other side's system name (required with `link_field`) | none |
+/// | `link_project` | the other side's project (else taken from a key like `OPS-17`) | none |
+///
+/// The struct implements [`HttpSettings`], so [`HttpSettings::common`] gives the common
+/// keys to [`validate_common`] and the client.
+#[macro_export]
+macro_rules! http_settings {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident : $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            /// The end system's base URL.
+            pub url: String,
+            /// A login for HTTP basic auth; then `token_env` holds the password.
+            #[serde(default)]
+            pub user: Option<String>,
+            /// The environment variable holding the secret.
+            pub token_env: String,
+            /// How far back the first run reaches, in days.
+            #[serde(default = "tally_http::settings::default_lookback_days")]
+            pub lookback_days: u32,
+            /// Requests in flight at once.
+            #[serde(default = "tally_http::settings::default_max_concurrency")]
+            pub max_concurrency: usize,
+            /// Seconds allowed for one request.
+            #[serde(default = "tally_http::settings::default_timeout_secs")]
+            pub timeout_secs: u64,
+            /// The system name shown in reports; default: the connector's name.
+            #[serde(default)]
+            pub system: Option<String>,
+            /// Where an item holds the key of its linked entity in another system; an item
+            /// with a value yields a `sync` record.
+            #[serde(default)]
+            pub link_field: Option<String>,
+            /// The system name of the other side, as shown in reports. Required with
+            /// `link_field`.
+            #[serde(default)]
+            pub link_system: Option<String>,
+            /// The other side's project. Without it, a key like `OPS-17` gives `OPS`.
+            #[serde(default)]
+            pub link_project: Option<String>,
+            $(
+                $(#[$fmeta])*
+                pub $field: $ty,
+            )*
+        }
+
+        impl $crate::settings::HttpSettings for $name {
+            fn common(&self) -> $crate::settings::CommonKeys<'_> {
+                $crate::settings::CommonKeys {
+                    url: &self.url,
+                    user: self.user.as_deref(),
+                    token_env: &self.token_env,
+                    lookback_days: self.lookback_days,
+                    max_concurrency: self.max_concurrency,
+                    timeout_secs: self.timeout_secs,
+                    system: self.system.as_deref(),
+                    link_field: self.link_field.as_deref(),
+                    link_system: self.link_system.as_deref(),
+                    link_project: self.link_project.as_deref(),
+                }
+            }
+        }
+    };
+}
+
+/// The common keys of a settings struct declared with [`http_settings!`](crate::http_settings).
+#[derive(Debug, Clone, Copy)]
+pub struct CommonKeys<'a> {
+    pub url: &'a str,
+    pub user: Option<&'a str>,
+    pub token_env: &'a str,
+    pub lookback_days: u32,
+    pub max_concurrency: usize,
+    pub timeout_secs: u64,
+    pub system: Option<&'a str>,
+    pub link_field: Option<&'a str>,
+    pub link_system: Option<&'a str>,
+    pub link_project: Option<&'a str>,
+}
+
+/// Implemented by every struct [`http_settings!`](crate::http_settings) declares.
+pub trait HttpSettings {
+    fn common(&self) -> CommonKeys<'_>;
+
+    /// The system name shown in reports: `system`, else the connector's name.
+    fn system_name(&self, connector: &str) -> String {
+        self.common()
+            .system
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(connector)
+            .to_owned()
+    }
+
+    /// The [`HttpOptions`] of `timeout_secs` and `max_concurrency`.
+    fn http_options(&self) -> HttpOptions {
+        let c = self.common();
+        http_options(c.timeout_secs, c.max_concurrency)
+    }
+
+    /// [`Common`] for [`validate_common`], with the connector's `page_size` if it has one
+    /// and the name of what `token_env` holds.
+    fn checked(
+        &self,
+        connector: &str,
+        secret: &str,
+        page_size: Option<u32>,
+    ) -> Result<(), ConnectorError> {
+        let c = self.common();
+        validate_common(
+            connector,
+            &Common {
+                url: c.url,
+                token_env: c.token_env,
+                secret,
+                lookback_days: c.lookback_days,
+                page_size,
+                max_concurrency: c.max_concurrency,
+                timeout_secs: c.timeout_secs,
+            },
+        )?;
+        if c.link_field.is_some() && c.link_system.is_none() {
+            return Err(SettingsError {
+                connector: connector.to_string(),
+                key: "link_system",
+                reason: "required with link_field: name the system the linked keys belong to"
+                    .to_string(),
+            }
+            .into());
+        }
+        Ok(())
+    }
 }
 
 /// The default [`HttpOptions`] with a connector's `timeout_secs` and `max_concurrency`.

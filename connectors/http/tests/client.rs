@@ -449,8 +449,8 @@ async fn shutdown_ends_a_retry_wait_at_once() {
     assert!(e.is_cancelled(), "{e:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(matches!(
-        tally_core::ConnectorError::from(e),
-        tally_core::ConnectorError::Cancelled
+        tally_model::ConnectorError::from(e),
+        tally_model::ConnectorError::Cancelled
     ));
 }
 
@@ -542,8 +542,8 @@ fn a_missing_secret_names_variable_and_connector() {
     assert!(msg.contains("TALLY_HTTP_TEST_NEVER_SET"), "{msg}");
     assert!(msg.contains("jira-cloud"), "{msg}");
     assert!(matches!(
-        tally_core::ConnectorError::from(e),
-        tally_core::ConnectorError::Config(_)
+        tally_model::ConnectorError::from(e),
+        tally_model::ConnectorError::Config(_)
     ));
 }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 pub use tokio_util::sync::CancellationToken;
 
-use crate::model::Record;
+use crate::record::Record;
 
 /// Why a connector stopped early. The message is shown to the administrator next to the
 /// connector's name, so it says what to check; it never holds a secret.
@@ -166,6 +166,37 @@ pub trait Connector: Send + Sync {
     fn kind(&self) -> &str;
     /// Streams records into `ctx` until done, failed or cancelled.
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError>;
+}
+
+/// What building a connector may use besides its own settings.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildContext<'a> {
+    /// The instance name (`[[connector]] name`).
+    pub name: &'a str,
+    /// The configuration file's directory: relative paths in settings resolve here.
+    pub base_dir: &'a std::path::Path,
+    /// The report's end time; the demo data set is anchored to it.
+    pub as_of: chrono::DateTime<chrono::Utc>,
+}
+
+/// A built-in connector kind (vector's `SourceConfig`): its name in the configuration,
+/// the line `tally connectors` shows, its strict settings, and how settings become a
+/// running connector. A connector crate implements this once; the application's registry
+/// lists each implementation on one line.
+pub trait ConnectorFactory: 'static {
+    /// `[[connector]]` keys other than `name` and `kind`; unknown keys must be errors
+    /// (`#[serde(deny_unknown_fields)]`).
+    type Settings: serde::de::DeserializeOwned;
+    /// The `kind` in the configuration.
+    const KIND: &'static str;
+    /// One line for `tally connectors`.
+    const DESCRIPTION: &'static str;
+    /// Settings that parse but cannot work (an empty `token_env`, a bad URL) are a
+    /// [`ConnectorError::Config`] naming the key.
+    fn build(
+        settings: Self::Settings,
+        ctx: &BuildContext<'_>,
+    ) -> Result<Arc<dyn Connector>, ConnectorError>;
 }
 
 /// A connector that sends a fixed list of records: what the configuration itself declares

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use serde_json::json;
 use tally_core::collect::{self, ConnectorState};
 use tally_core::connector::CancellationToken;
-use tally_core::plugin::{self, PluginError, UnavailableConnector};
 use tally_core::store::Store;
 use tally_core::Connector;
+use tally_plugin_host::{self as plugin, PluginError, UnavailableConnector};
 
 use support::*;
 
 fn sample() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/sample/issues.csv").to_owned()
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../example/sample/issues.csv").to_owned()
 }
 
 /// Every stored identity as "system/email/username/display_name".

@@ -2,7 +2,7 @@
 //! directory, `tally connectors`, and `tally --export` with good and broken plugins.
 
 mod common;
-#[path = "../../connectors/plugin-example/tests/support/mod.rs"]
+#[path = "../connectors/plugin/host/tests/support/mod.rs"]
 mod support;
 
 use std::path::Path;
@@ -15,7 +15,7 @@ const AS_OF: &str = "2026-11-01T00:00:00Z";
 
 fn sample() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../connectors/plugin-example/sample/issues.csv")
+        .join("connectors/plugin/example/sample/issues.csv")
         .display()
         .to_string()
 }

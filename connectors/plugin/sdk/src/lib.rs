@@ -1,6 +1,6 @@
 //! Write a tally connector plugin without touching the C ABI.
 //!
-//! Implement the ordinary [`tally_core::Connector`] trait, give the connector a
+//! Implement the ordinary [`tally_model::Connector`] trait, give the connector a
 //! constructor from its settings, build the crate as a `cdylib` and add one line:
 //!
 //! ```ignore
@@ -38,13 +38,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
-use tally_core::connector::CancellationToken;
-use tally_core::plugin::wire;
-use tally_core::{Connector, ConnectorContext, ConnectorError, Emit, Envelope};
+use tally_model::connector::CancellationToken;
+use tally_model::wire;
+use tally_model::{Connector, ConnectorContext, ConnectorError, Emit, Envelope};
 use tokio::sync::mpsc;
 
 pub use async_trait::async_trait;
-pub use tally_core;
+pub use tally_model;
 pub use tally_plugin_abi as abi;
 
 /// How often the host's cancellation flag is looked at while a connector runs.
@@ -147,7 +147,7 @@ macro_rules! export_connector {
                 settings: $crate::__private::Value,
                 instance: &$crate::Instance,
             ) -> ::std::result::Result<
-                ::std::sync::Arc<dyn $crate::tally_core::Connector>,
+                ::std::sync::Arc<dyn $crate::tally_model::Connector>,
                 $crate::CreateError,
             > {
                 $crate::create_with($ctor, settings, instance)

@@ -13,7 +13,7 @@
 
 use chrono::{TimeZone, Utc};
 use serde::Deserialize;
-use tally_core::{Connector, ConnectorContext, ConnectorError, Interaction, UserObservation};
+use tally_model::{Connector, ConnectorContext, ConnectorError, Interaction, UserObservation};
 use tally_plugin_sdk::{async_trait, Instance};
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]

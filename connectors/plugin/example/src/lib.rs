@@ -1,7 +1,7 @@
 //! `csv-tracker`: an example tally connector plugin. It reads the CSV export of an issue
 //! tracker and reports who touched which issue. It is the template for new plugins
 //! (see `docs/writing-a-connector.md`): the connector is an ordinary
-//! [`tally_core::Connector`]; the last line of this file makes it a plugin.
+//! [`tally_model::Connector`]; the last line of this file makes it a plugin.
 //!
 //! # Input format
 //!
@@ -41,7 +41,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
-use tally_core::{
+use tally_model::{
     Connector, ConnectorContext, ConnectorError, Interaction, Record, UserObservation,
 };
 use tally_plugin_sdk::{async_trait, Instance};

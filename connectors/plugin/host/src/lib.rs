@@ -25,48 +25,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tally_plugin_abi as abi;
 
-use crate::connector::{Connector, ConnectorContext, ConnectorError};
-use crate::model::Record;
-
-/// The JSON DTOs that cross the boundary, shared by the host (here) and the plugin SDK.
-/// Both sides ignore unknown fields and default missing optional ones, so adding an
-/// optional field is compatible; anything else needs a new [`abi::ABI_VERSION`].
-pub mod wire {
-    use std::path::PathBuf;
-
-    use serde::{Deserialize, Serialize};
-
-    /// What `describe` returns.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct Describe {
-        /// The ABI version the DTOs follow.
-        pub abi: u32,
-        pub kind: String,
-        pub version: String,
-        #[serde(default)]
-        pub description: String,
-    }
-
-    /// What `create` takes.
-    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct Create {
-        pub abi: u32,
-        /// The instance name (`[[connector]] name`).
-        pub name: String,
-        /// The configuration file's directory: relative paths in settings resolve here.
-        pub base_dir: PathBuf,
-        /// The `[[connector]]` table without `name` and `kind`, as JSON.
-        pub settings: serde_json::Value,
-    }
-
-    /// The payload of `EMIT_PROGRESS`.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct Progress {
-        pub done: u64,
-        #[serde(default)]
-        pub total: Option<u64>,
-    }
-}
+use tally_model::wire;
+use tally_model::{Connector, ConnectorContext, ConnectorError, Record};
 
 /// How long a plugin gets to stop after collection is cancelled before its connector is
 /// reported as cancelled and its thread left to finish on its own.

@@ -101,6 +101,9 @@ pub(crate) struct Collector<'a> {
     profiles: HashMap<String, Option<Profile>>,
     cursor: Cursor,
     done: u64,
+    /// (repository, number) -> is a pull request, from the issue listings: comment URLs of
+    /// pull requests do not always say so.
+    kinds: HashMap<(String, u64), bool>,
 }
 
 impl<'a> Collector<'a> {
@@ -119,6 +122,7 @@ impl<'a> Collector<'a> {
             profiles: HashMap::new(),
             cursor: Cursor::default(),
             done: 0,
+            kinds: HashMap::new(),
         }
     }
 
@@ -313,6 +317,7 @@ impl<'a> Collector<'a> {
         out: &mut Vec<Record>,
     ) -> Result<(), HttpError> {
         let pull = issue.is_pull_request();
+        self.kinds.insert((repo.to_string(), issue.number), pull);
         let entity = self.entity(repo, issue.number, pull);
         let mut obs = Observations::new(&entity);
         let app = is_app(&issue.performed_via_github_app);
@@ -444,7 +449,10 @@ impl<'a> Collector<'a> {
         let Some(number) = last_number(&c.issue_url) else {
             return Ok(());
         };
-        let pull = c.html_url.as_deref().is_some_and(|u| u.contains("/pull/"));
+        let pull = match self.kinds.get(&(repo.to_string(), number)) {
+            Some(known) => *known,
+            None => c.html_url.as_deref().is_some_and(|u| u.contains("/pull/")),
+        };
         let entity = self.entity(repo, number, pull);
         let mut obs = Observations::new(&entity);
         if let Some(user) = &c.user {
@@ -483,7 +491,11 @@ impl<'a> Collector<'a> {
     ) -> Result<(), HttpError> {
         let mut seen: HashSet<(String, Interaction, DateTime<Utc>)> = HashSet::new();
         for (user, interaction, at, app) in obs.users {
-            if user.login.eq_ignore_ascii_case(GHOST) {
+            // Deleted accounts, and organisations (the actor of some events), are nobody
+            // to count.
+            if user.login.eq_ignore_ascii_case(GHOST)
+                || user.kind.as_deref() == Some("Organization")
+            {
                 continue;
             }
             let bot = user.is_bot();

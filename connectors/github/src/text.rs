@@ -91,14 +91,16 @@ pub fn mentioned_logins(text: &str) -> Vec<String> {
 ///   `https://private-user-images.githubusercontent.com/…` (older images);
 /// - on Enterprise Server, also `https://<server>/storage/user/…`.
 ///
-/// The web host is `github.com` for the public API, the server's host for Enterprise
-/// Server.
+/// The web host is `github.com` for the public API, the server's host (and github.com)
+/// for Enterprise Server.
 #[derive(Debug, Clone)]
 pub struct Uploads {
     web_host: String,
 }
 
 impl Uploads {
+    /// Uploads on `web_host`, and on github.com (an Enterprise Server's issues may quote
+    /// uploads made on github.com: the writer still attached a file).
     pub fn new(web_host: &str) -> Self {
         Uploads {
             web_host: web_host.to_ascii_lowercase(),
@@ -140,7 +142,7 @@ impl Uploads {
         {
             return path.len() > 1;
         }
-        if host != self.web_host {
+        if host != self.web_host && host != "github.com" {
             return false;
         }
         let parts: Vec<&str> = path
@@ -221,7 +223,8 @@ mod tests {
         );
         let ghes = Uploads::new("ghe.corp.example");
         assert!(ghes.any_in("https://ghe.corp.example/storage/user/12/files/abc"));
-        assert!(!ghes.any_in("https://github.com/user-attachments/assets/a"));
+        assert!(ghes.any_in("https://github.com/user-attachments/assets/a"));
+        assert!(!ghes.any_in("https://other.example/user-attachments/assets/a"));
     }
 
     #[test]

@@ -65,6 +65,23 @@ fn patched_comments() -> Value {
     comments
 }
 
+/// The timeline example, plus two `reviewed` entries: the list-reviews example's review
+/// with `"event": "reviewed"` added (the timeline-reviewed-event schema is that review
+/// object with `event`), and the same review approved by monalisa without a body.
+fn patched_timeline() -> Value {
+    let mut timeline = fixture("openapi/timeline.json");
+    let mut review = fixture("openapi/list_reviews.json")[0].clone();
+    review["event"] = json!("reviewed");
+    let mut approval = review.clone();
+    rename(&mut approval["user"], "monalisa", 2);
+    approval["body"] = json!("");
+    approval["submitted_at"] = json!("2019-11-18T08:00:00Z");
+    let list = timeline.as_array_mut().unwrap();
+    list.push(review);
+    list.push(approval);
+    timeline
+}
+
 fn profile(login: &str, id: u64, name: Option<&str>, email: Option<&str>) -> Value {
     let mut p = fixture("openapi/user.json");
     rename(&mut p, login, id);
@@ -120,7 +137,7 @@ async fn mount_org(server: &MockServer) {
     get(
         server,
         &format!("/repos/{REPO}/issues/1347/timeline"),
-        fixture("openapi/timeline.json"),
+        patched_timeline(),
     )
     .await;
     get(
@@ -303,6 +320,9 @@ async fn a_first_run_reads_activity_and_directory() {
             pr,
             "2022-05-18T19:29:01Z",
         ),
+        // Reviews: one with a body (a comment), one approval without (a change).
+        obs("octocat", CommentAuthor, pr, "2019-11-17T17:43:43Z"),
+        obs("monalisa", Updater, pr, "2019-11-18T08:00:00Z"),
         // Page 2 (octokit's recorded issue #1).
         obs(
             "octokit-fixture-user-a",
@@ -564,7 +584,7 @@ async fn a_directory_the_token_may_not_read_is_a_warning() {
     );
     assert_eq!(
         r.users().len(),
-        11,
+        13,
         "the activity is collected all the same"
     );
     assert_no_secret(&r);
@@ -647,7 +667,7 @@ async fn secondary_rate_limits_are_waited_out() {
         started.elapsed() >= Duration::from_secs(2),
         "both Retry-After waits were honoured"
     );
-    assert_eq!(r.users().len(), 11);
+    assert_eq!(r.users().len(), 13);
 }
 
 #[tokio::test]
@@ -676,5 +696,5 @@ async fn a_used_up_quota_is_waited_out_before_the_next_request() {
         started.elapsed() >= Duration::from_secs(2),
         "the quota's reset was waited for"
     );
-    assert_eq!(r.users().len(), 11);
+    assert_eq!(r.users().len(), 13);
 }

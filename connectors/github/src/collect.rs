@@ -251,7 +251,8 @@ impl<'a> Collector<'a> {
                 LinkPager::new(&self.client, &path, &query)?.with_gate(self.gate.clone());
             loop {
                 let mut records = Vec::new();
-                let latest = match stream {
+                self.announce_wait(ctx).await?;
+                let (latest, items) = match stream {
                     Stream::Issues => {
                         let Some(page) = pager.next_page::<Issue>(cancel).await? else {
                             break;
@@ -260,7 +261,10 @@ impl<'a> Collector<'a> {
                             self.issue_records(cancel, repo, issue, since, &mut records)
                                 .await?;
                         }
-                        page.items.iter().map(|i| i.updated_at).max()
+                        (
+                            page.items.iter().map(|i| i.updated_at).max(),
+                            page.items.len(),
+                        )
                     }
                     Stream::Comments => {
                         let Some(page) = pager.next_page::<IssueComment>(cancel).await? else {
@@ -269,7 +273,10 @@ impl<'a> Collector<'a> {
                         for c in &page.items {
                             self.comment_records(cancel, repo, c, &mut records).await?;
                         }
-                        page.items.iter().map(|c| c.updated_at).max()
+                        (
+                            page.items.iter().map(|c| c.updated_at).max(),
+                            page.items.len(),
+                        )
                     }
                     Stream::ReviewComments => {
                         let Some(page) = pager.next_page::<ReviewComment>(cancel).await? else {
@@ -279,10 +286,12 @@ impl<'a> Collector<'a> {
                             self.review_comment_records(cancel, repo, c, &mut records)
                                 .await?;
                         }
-                        page.items.iter().map(|c| c.updated_at).max()
+                        (
+                            page.items.iter().map(|c| c.updated_at).max(),
+                            page.items.len(),
+                        )
                     }
                 };
-                let items = records.len() as u64;
                 ctx.send_batch(records).await?;
                 if let Some(latest) = latest {
                     let slot = stream.slot(self.cursor.repos.entry(repo.to_string()).or_default());
@@ -292,8 +301,24 @@ impl<'a> Collector<'a> {
                     // Only after this page's records are on their way to the store.
                     ctx.checkpoint(self.cursor.encode()).await?;
                 }
-                self.done += items;
+                self.done += items as u64;
                 ctx.progress(self.done, None).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the administrator when the rate limit's quota is used up and the run waits
+    /// for its reset (up to an hour on github.com), so a pause is not mistaken for a hang.
+    async fn announce_wait(&self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
+        if let Some(wait) = self.gate.pending(Utc::now()) {
+            if wait.as_secs() >= 10 {
+                ctx.warn(format!(
+                    "GitHub's rate limit for this token is used up; waiting {} s for it to \
+                     reset (other integrations using the same token share the quota)",
+                    wait.as_secs()
+                ))
+                .await?;
             }
         }
         Ok(())

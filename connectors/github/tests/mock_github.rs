@@ -698,3 +698,82 @@ async fn a_used_up_quota_is_waited_out_before_the_next_request() {
     );
     assert_eq!(r.users().len(), 13);
 }
+
+#[tokio::test]
+async fn enterprise_server_paths_and_a_missing_repository() {
+    // GitHub Enterprise Server serves the same API under /api/v3.
+    let server = MockServer::start().await;
+    let api = format!("{}/api/v3", server.uri());
+    let repo = |p: &str| format!("/api/v3/repos/{REPO}/{p}");
+    get(&server, &repo("issues"), patched_issues()).await;
+    get(&server, &repo("issues/1347/timeline"), json!([])).await;
+    get(
+        &server,
+        &repo("pulls/1347/requested_reviewers"),
+        fixture("openapi/requested_reviewers.json"),
+    )
+    .await;
+    get(&server, &repo("issues/comments"), json!([])).await;
+    get(&server, &repo("pulls/comments"), json!([])).await;
+    Mock::given(path("/api/v3/repos/octocat/gone/issues"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "message": "Not Found", "documentation_url": "https://docs.github.com/rest", "status": "404"
+        })))
+        .mount(&server)
+        .await;
+    std::env::set_var("TALLY_MOCK_GH_9", TOKEN);
+    let s: Settings = serde_json::from_value(json!({
+        "url": api, "token_env": "TALLY_MOCK_GH_9", "repos": ["octocat/gone", REPO],
+        "lookback_days": 9000, "profiles": false,
+    }))
+    .unwrap();
+    let r = run(&GithubConnector::new("ghes", s, fast()).unwrap(), None).await;
+    assert_eq!(r.result, Some(Ok(())));
+    let w = r.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("'octocat/gone' was skipped") && w[0].contains("HTTP 404"),
+        "{w:?}"
+    );
+    // Without profiles: logins only, and the mention kept as written.
+    let users = r.users();
+    assert!(users
+        .iter()
+        .all(|u| u.email.is_none() && u.display_name.is_none()));
+    assert!(users
+        .iter()
+        .any(|u| u.username.as_deref() == Some("hubot") && u.interaction == Interaction::Mention));
+    assert_eq!(
+        users
+            .iter()
+            .filter(|u| u.entity_id.as_deref() == Some("1347"))
+            .count(),
+        users.len()
+    );
+    assert!(
+        users.iter().all(|u| u.system == "ghes"),
+        "system defaults to the connector's name"
+    );
+    assert_no_secret(&r);
+}
+
+#[tokio::test]
+async fn an_unreadable_cursor_reads_the_look_back_again() {
+    let server = MockServer::start().await;
+    mount_org(&server).await;
+    mount_issues_page2(&server, json_response(octokit_last_issue_page())).await;
+    let r = run(
+        &connector(&server, "TALLY_MOCK_GH_10"),
+        Some("not a cursor".into()),
+    )
+    .await;
+    assert_eq!(r.result, Some(Ok(())));
+    assert!(
+        r.warnings()
+            .iter()
+            .any(|w| w.contains("not readable") && w.contains("9000 days")),
+        "{:?}",
+        r.warnings()
+    );
+    assert_eq!(r.users().len(), 13);
+}

@@ -149,7 +149,21 @@ impl<'a> Collector<'a> {
                 Ok(()) => {}
                 // A repository that is gone or hidden from this token: say so and go on
                 // with the others.
-                Err(RepoError::Http(e)) if matches!(e.status(), Some(403 | 404)) => {
+                // 410 Gone: GitHub's answer for issues of a repository that has them
+                // turned off.
+                Err(RepoError::Http(e)) if e.status() == Some(410) => {
+                    ctx.warn(format!(
+                        "repository '{repo}' was skipped: {e}; GitHub says its issues are \
+                         gone or turned off"
+                    ))
+                    .await?;
+                }
+                // A refusal that is a rate limit, after every retry, is no reason to skip
+                // a repository: the next one would be refused too.
+                Err(RepoError::Http(e))
+                    if matches!(e.status(), Some(403 | 404))
+                        && !e.to_string().to_lowercase().contains("rate limit") =>
+                {
                     ctx.warn(format!(
                         "repository '{repo}' was skipped: {e}; check its name in the \
                          configuration and that the token may read it (for an organisation \

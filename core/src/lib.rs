@@ -12,7 +12,7 @@ pub mod store;
 /// What connectors build on lives in `tally-model`; re-exported so the domain reads as one.
 pub use tally_model::{connector, model, testing, wire};
 pub use tally_model::{
-    Account, AccountStatus, Connector, ConnectorContext, ConnectorError, Emit, EntityRef, Envelope,
-    Integration, IntegrationEnd, IntegrationStatus, Interaction, Record, SyncRecord, SyncStatus,
-    TwoStep, UserObservation,
+    Account, AccountStatus, BuildContext, Connector, ConnectorContext, ConnectorError,
+    ConnectorFactory, Emit, EntityRef, Envelope, Integration, IntegrationEnd, IntegrationStatus,
+    Interaction, Record, SyncRecord, SyncStatus, TwoStep, UserObservation,
 };

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use std::marker::PhantomData;
 use tally_config::{Config, ConfigError, ConnectorEntry};
-use tally_core::Connector;
+
+use tally_core::{BuildContext, Connector, ConnectorFactory};
 use tally_plugin_host::{self as plugin, PluginSet, UnavailableConnector};
 
 /// A connector kind as `tally connectors` lists it.
@@ -19,36 +21,73 @@ pub struct KindInfo {
     pub description: String,
 }
 
+/// A built-in kind as the registry holds it: a [`ConnectorFactory`] behind an object-safe
+/// face, so one list can hold every connector crate's factory.
+trait BuiltinKind: Sync {
+    fn kind(&self) -> &'static str;
+    fn description(&self) -> &'static str;
+    fn build(
+        &self,
+        config: &Config,
+        entry: &ConnectorEntry,
+        as_of: DateTime<Utc>,
+    ) -> Result<Arc<dyn Connector>, BuildError>;
+}
+
+struct Builtin<F>(PhantomData<fn() -> F>);
+
+impl<F: ConnectorFactory> BuiltinKind for Builtin<F> {
+    fn kind(&self) -> &'static str {
+        F::KIND
+    }
+
+    fn description(&self) -> &'static str {
+        F::DESCRIPTION
+    }
+
+    fn build(
+        &self,
+        config: &Config,
+        entry: &ConnectorEntry,
+        as_of: DateTime<Utc>,
+    ) -> Result<Arc<dyn Connector>, BuildError> {
+        let settings: F::Settings = config.settings(entry)?;
+        let ctx = BuildContext {
+            name: &entry.name,
+            base_dir: &config.base_dir,
+            as_of,
+        };
+        F::build(settings, &ctx).map_err(|e| config.connector_error(entry, e.to_string()).into())
+    }
+}
+
+/// Names a connector crate's factory in [`BUILTIN`].
+const fn builtin<F: ConnectorFactory>() -> &'static dyn BuiltinKind {
+    &Builtin::<F>(PhantomData)
+}
+
+/// Every built-in connector kind: a new connector crate is one line here.
+static BUILTIN: &[&dyn BuiltinKind] = &[
+    builtin::<tally_jsonl::Factory>(),
+    builtin::<tally_demo::Factory>(),
+    builtin::<tally_redmine::Factory>(),
+    builtin::<tally_jira::Factory>(),
+    builtin::<tally_azure_devops::Factory>(),
+    builtin::<tally_github::Factory>(),
+];
+
 /// The built-in kinds.
 pub fn builtin_kinds() -> Vec<KindInfo> {
     let v = env!("CARGO_PKG_VERSION");
-    [
-        (
-            tally_jsonl::KIND,
-            "SPEC records from a .jsonl file or directory",
-        ),
-        ("demo", "the built-in synthetic demo organisation"),
-        (
-            tally_redmine::KIND,
-            "Redmine issues, journals, attachments and watchers over REST",
-        ),
-        (
-            tally_jira::KIND,
-            "Jira Cloud and Data Center issues over REST",
-        ),
-        (
-            tally_azure_devops::KIND,
-            "Azure DevOps Services and Server work items over REST",
-        ),
-    ]
-    .into_iter()
-    .map(|(kind, description)| KindInfo {
-        kind: kind.to_owned(),
-        version: v.to_owned(),
-        origin: "built-in".to_owned(),
-        description: description.to_owned(),
-    })
-    .collect()
+    BUILTIN
+        .iter()
+        .map(|k| KindInfo {
+            kind: k.kind().to_owned(),
+            version: v.to_owned(),
+            origin: "built-in".to_owned(),
+            description: k.description().to_owned(),
+        })
+        .collect()
 }
 
 /// What building a connector can end in: a bad configuration stops the run (the
@@ -65,33 +104,10 @@ pub fn build(
     entry: &ConnectorEntry,
     as_of: DateTime<Utc>,
 ) -> Result<Arc<dyn Connector>, BuildError> {
-    let failed = |e: tally_core::ConnectorError| config.connector_error(entry, e.to_string());
-    match entry.kind.as_str() {
-        tally_jsonl::KIND => {
-            let settings = config.settings(entry)?;
-            Ok(tally_jsonl::build(&entry.name, settings, &config.base_dir).map_err(failed)?)
-        }
-        tally_redmine::KIND => {
-            let settings = config.settings(entry)?;
-            Ok(tally_redmine::build(&entry.name, settings).map_err(failed)?)
-        }
-        tally_jira::KIND => {
-            let settings = config.settings(entry)?;
-            Ok(tally_jira::build(&entry.name, settings).map_err(failed)?)
-        }
-        tally_azure_devops::KIND => {
-            let settings = config.settings(entry)?;
-            Ok(tally_azure_devops::build(&entry.name, settings).map_err(failed)?)
-        }
-        "demo" => {
-            let settings: tally_demo::Settings = config.settings(entry)?;
-            Ok(Arc::new(tally_demo::DemoConnector::new(
-                &entry.name,
-                settings.end.unwrap_or(as_of),
-            )))
-        }
+    match BUILTIN.iter().find(|k| k.kind() == entry.kind) {
+        Some(kind) => kind.build(config, entry, as_of),
         // Not built in: a plugin's kind, or unknown.
-        _ => build_plugin(config, entry),
+        None => build_plugin(config, entry),
     }
 }
 

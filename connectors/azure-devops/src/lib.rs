@@ -28,6 +28,22 @@ pub use tally_http::settings::SettingsError;
 /// The `kind` of this connector in the configuration.
 pub const KIND: &str = "azure-devops";
 
+/// This kind in tally's connector registry.
+pub struct Factory;
+
+impl tally_core::ConnectorFactory for Factory {
+    type Settings = Settings;
+    const KIND: &'static str = KIND;
+    const DESCRIPTION: &'static str = "Azure DevOps Services and Server work items over REST";
+
+    fn build(
+        settings: Settings,
+        ctx: &tally_core::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        build(ctx.name, settings)
+    }
+}
+
 /// `[[connector]] kind = "azure-devops"`, without `name` and `kind` (the config layer
 /// removes them). Unknown keys are errors.
 #[derive(Debug, Clone, Deserialize)]

@@ -64,6 +64,25 @@ use generate::{Generator, Tagged};
 /// The connector kind in the configuration: `[[connector]] kind = "demo"`.
 pub const KIND: &str = "demo";
 
+/// This kind in tally's connector registry.
+pub struct Factory;
+
+impl tally_core::ConnectorFactory for Factory {
+    type Settings = Settings;
+    const KIND: &'static str = KIND;
+    const DESCRIPTION: &'static str = "the built-in synthetic demo organisation";
+
+    fn build(
+        settings: Settings,
+        ctx: &tally_core::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        Ok(std::sync::Arc::new(DemoConnector::new(
+            ctx.name,
+            settings.end.unwrap_or(ctx.as_of),
+        )))
+    }
+}
+
 /// The end systems the data set covers, as they appear in the records and the reports.
 pub const SYSTEMS: [&str; 5] = ["Jira", "Azure DevOps", "ServiceNow", "GitHub", "GitLab"];
 

@@ -352,10 +352,13 @@ impl HttpClient {
                         detail: error_detail(&headers, &bytes, inner.auth.secret()),
                         hint: status_hint(status.as_u16(), inner.secret_var.as_deref()),
                     };
-                    if !retryable_status(status) {
+                    // A 403 is retried only when its headers say it is a rate limit.
+                    let limited = crate::rate_limit::refusal_wait(status, &headers, Utc::now());
+                    if !retryable_status(status) && limited.is_none() {
                         return Err(error);
                     }
-                    let wait = retry_after(&headers, Utc::now())
+                    let wait = limited
+                        .or_else(|| retry_after(&headers, Utc::now()))
                         .map(|d| d.min(inner.opts.max_retry_after))
                         .unwrap_or_else(|| self.backoff(attempt));
                     (wait, error)

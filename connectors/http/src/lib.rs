@@ -13,6 +13,10 @@
 //! - `testing` (feature `testing`): `testing::run` a connector and look at what it
 //!   emitted, `testing::fast` options; for connector tests and plugin authors.
 //!
+//! - [`link_paging`]: paging by the `Link` header ([`link_paging::LinkPager`]);
+//!   [`rate_limit`]: `X-RateLimit-*` quotas waited out before they run out
+//!   ([`rate_limit::RateLimitGate`]) and rate-limit refusals (403/429) retried when
+//!   their headers say how long to wait.
 //! - [`links`]: the keys of a link field and the entity a key names, for `sync` records.
 //! - [`settings`]: the defaults and checks of the keys every connector's `Settings` has,
 //!   and [`settings::SettingsError`].
@@ -26,8 +30,10 @@
 mod auth;
 mod client;
 mod error;
+pub mod link_paging;
 pub mod links;
 mod paging;
+pub mod rate_limit;
 mod redact;
 pub mod settings;
 #[cfg(feature = "testing")]

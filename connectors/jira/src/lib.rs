@@ -29,6 +29,22 @@ pub use tally_http::settings::SettingsError;
 /// The `kind` of this connector in the configuration.
 pub const KIND: &str = "jira";
 
+/// This kind in tally's connector registry.
+pub struct Factory;
+
+impl tally_core::ConnectorFactory for Factory {
+    type Settings = Settings;
+    const KIND: &'static str = KIND;
+    const DESCRIPTION: &'static str = "Jira Cloud and Data Center issues over REST";
+
+    fn build(
+        settings: Settings,
+        ctx: &tally_core::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        build(ctx.name, settings)
+    }
+}
+
 /// Which Jira: Atlassian's Cloud, or a self-hosted Data Center / Server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -15,6 +15,22 @@ use tally_core::{Connector, ConnectorContext, ConnectorError, Record};
 
 pub const KIND: &str = "jsonl";
 
+/// This kind in tally's connector registry.
+pub struct Factory;
+
+impl tally_core::ConnectorFactory for Factory {
+    type Settings = Settings;
+    const KIND: &'static str = KIND;
+    const DESCRIPTION: &'static str = "SPEC records from a .jsonl file or directory";
+
+    fn build(
+        settings: Settings,
+        ctx: &tally_core::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        build(ctx.name, settings, ctx.base_dir)
+    }
+}
+
 /// Records sent to the store at once.
 const BATCH: usize = 2_000;
 

@@ -25,6 +25,23 @@ pub use mentions::mentioned_logins;
 /// The `kind` of this connector in the configuration.
 pub const KIND: &str = "redmine";
 
+/// This kind in tally's connector registry.
+pub struct Factory;
+
+impl tally_core::ConnectorFactory for Factory {
+    type Settings = Settings;
+    const KIND: &'static str = KIND;
+    const DESCRIPTION: &'static str =
+        "Redmine issues, journals, attachments and watchers over REST";
+
+    fn build(
+        settings: Settings,
+        ctx: &tally_core::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        build(ctx.name, settings)
+    }
+}
+
 /// The header Redmine reads an API key from (the key never goes into a URL, where proxies
 /// and server logs would keep it).
 pub const API_KEY_HEADER: &str = "X-Redmine-API-Key";

@@ -12,7 +12,8 @@ pub mod wire;
 pub use record as model;
 
 pub use connector::{
-    CancellationToken, Connector, ConnectorContext, ConnectorError, Emit, Envelope,
+    BuildContext, CancellationToken, Connector, ConnectorContext, ConnectorError, ConnectorFactory,
+    Emit, Envelope,
 };
 pub use record::{
     Account, AccountStatus, EntityRef, Integration, IntegrationEnd, IntegrationStatus, Interaction,

@@ -16,8 +16,7 @@ use tally_http::{CancellationToken, HttpClient, HttpError, Method};
 use tokio::task::JoinSet;
 
 use crate::api::{
-    flag, Attachment, Collection, Queue, Ref, Ticket, TicketSummary, Transaction, User,
-    UserSummary,
+    flag, Attachment, Collection, Queue, Ref, Ticket, TicketSummary, Transaction, User, UserSummary,
 };
 use crate::Settings;
 
@@ -262,8 +261,7 @@ impl<'a> Collector<'a> {
                                 ids: Vec::new(),
                             };
                         }
-                        if t.last_updated == cursor.last_updated && !cursor.ids.contains(&t.id)
-                        {
+                        if t.last_updated == cursor.last_updated && !cursor.ids.contains(&t.id) {
                             cursor.ids.push(t.id.clone());
                         }
                     }
@@ -739,7 +737,10 @@ mod tests {
     #[test]
     fn transaction_types() {
         assert_eq!(interaction_of("Create"), Some(Interaction::Updater));
-        assert_eq!(interaction_of("Correspond"), Some(Interaction::CommentAuthor));
+        assert_eq!(
+            interaction_of("Correspond"),
+            Some(Interaction::CommentAuthor)
+        );
         assert_eq!(interaction_of("Comment"), Some(Interaction::CommentAuthor));
         assert_eq!(interaction_of("Set"), Some(Interaction::Updater));
         assert_eq!(interaction_of("EmailRecord"), None);

@@ -117,7 +117,9 @@ impl Settings {
             )));
         }
         if let Some(q) = self.queues.iter().find(|q| q.trim().is_empty()) {
-            return Err(config(format!("queues contains an empty queue name ({q:?})")));
+            return Err(config(format!(
+                "queues contains an empty queue name ({q:?})"
+            )));
         }
         match (&self.link_field, &self.link_system) {
             (Some(_), None) => Err(config(
@@ -234,16 +236,18 @@ mod tests {
         assert_eq!(s.page_size, 100);
         assert!(s.directory);
         assert!(s.queues.is_empty());
-        let e = parse(serde_json::json!({"url": "https://rt.example", "token_env": "T",
-            "queue": ["General"]}))
+        let e = parse(
+            serde_json::json!({"url": "https://rt.example", "token_env": "T",
+            "queue": ["General"]}),
+        )
         .unwrap_err();
         assert!(e.contains("queue"), "{e}");
     }
 
     #[test]
     fn build_checks_settings() {
-        let ok = parse(serde_json::json!({"url": "https://rt.example/rt", "token_env": "T"}))
-            .unwrap();
+        let ok =
+            parse(serde_json::json!({"url": "https://rt.example/rt", "token_env": "T"})).unwrap();
         let c = build("rt-main", ok).unwrap();
         assert_eq!((c.kind(), c.name()), ("rt", "rt-main"));
 
@@ -252,7 +256,10 @@ mod tests {
                 serde_json::json!({"mapped_fields": ["Watchers"]}),
                 "mapped_fields: \"Watchers\" is not a ticket role",
             ),
-            (serde_json::json!({"queues": [" "]}), "queues contains an empty"),
+            (
+                serde_json::json!({"queues": [" "]}),
+                "queues contains an empty",
+            ),
             (
                 serde_json::json!({"link_field": "Jira key"}),
                 "link_field needs link_system",

@@ -57,7 +57,12 @@ async fn rt_basics(server: &MockServer) {
     get(server, "rt", ok("rt.json")).await;
     get(server, "queue/3", ok("queue_3.json")).await;
     for t in ["1", "2"] {
-        get(server, &format!("ticket/{t}"), ok(&format!("ticket_{t}.json"))).await;
+        get(
+            server,
+            &format!("ticket/{t}"),
+            ok(&format!("ticket_{t}.json")),
+        )
+        .await;
         for part in ["history", "attachments"] {
             get(
                 server,
@@ -69,7 +74,12 @@ async fn rt_basics(server: &MockServer) {
     }
     for u in ["alee", "bob", "cust", "gone", "root", "alee@corp.example"] {
         let encoded = u.replace('@', "%40");
-        get(server, &format!("user/{encoded}"), ok(&format!("user_{u}.json"))).await;
+        get(
+            server,
+            &format!("user/{encoded}"),
+            ok(&format!("user_{u}.json")),
+        )
+        .await;
     }
 }
 
@@ -116,11 +126,7 @@ fn ticket_1() -> Seen {
         "bob@corp.example",
         &[CommentAuthor, AttachmentAuthor, MappedUserField],
     ));
-    s.extend(who(
-        "cust",
-        "customer@outside.example",
-        &[MappedUserField],
-    ));
+    s.extend(who("cust", "customer@outside.example", &[MappedUserField]));
     s.extend(who(
         "alee@corp.example",
         "alee@corp.example",
@@ -206,7 +212,10 @@ async fn a_broken_second_page_keeps_the_first_and_names_the_url() {
     )
     .await;
     let e = r.error();
-    assert!(e.contains("rt-mock") && e.contains("/REST/2.0/tickets?"), "{e}");
+    assert!(
+        e.contains("rt-mock") && e.contains("/REST/2.0/tickets?"),
+        "{e}"
+    );
     assert!(e.contains("not the expected JSON"), "{e}");
     assert!(!e.contains(TOKEN), "{e}");
     assert_first_page_kept(&r);
@@ -292,7 +301,11 @@ async fn a_forbidden_directory_is_a_warning_and_the_observations_stand() {
     assert_eq!(r.result, Some(Ok(())));
     let w = r.warnings();
     assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].contains("AdminUsers") && w[0].contains("403"), "{}", w[0]);
+    assert!(
+        w[0].contains("AdminUsers") && w[0].contains("403"),
+        "{}",
+        w[0]
+    );
     assert_eq!(seen_on(&r, "1"), ticket_1());
     assert!(!r
         .records()

@@ -22,6 +22,9 @@ use tally_rt::{build, Settings, KIND};
 /// (username, email, display name, interaction) of every user observation.
 type Seen = BTreeSet<(String, Option<String>, Option<String>, &'static str)>;
 
+/// (username, email, display name, status, billable) of every account.
+type Accounts = BTreeSet<(String, Option<String>, Option<String>, AccountStatus, bool)>;
+
 fn seen_on(out: &Run, ticket: &str) -> Seen {
     out.users()
         .into_iter()
@@ -213,7 +216,10 @@ async fn collects_from_a_real_rt() {
     // RT's own users are never people.
     for u in first.users() {
         let login = u.username.clone().unwrap_or_default();
-        assert!(!["RT_System", "Nobody", "root"].contains(&login.as_str()), "{u:?}");
+        assert!(
+            !["RT_System", "Nobody", "root"].contains(&login.as_str()),
+            "{u:?}"
+        );
         assert_eq!(u.system, "RT");
         assert_eq!(u.project.as_deref(), Some("Support"));
         assert_eq!(u.entity_type.as_deref(), Some("ticket"));
@@ -254,32 +260,43 @@ async fn collects_from_a_real_rt() {
     assert_eq!(first.checkpoints().len(), 2, "{:?}", first.checkpoints());
 
     // The directory: every person, the disabled one disabled, the customer no seat.
-    let got: BTreeSet<(String, Option<String>, Option<String>, AccountStatus, bool)> =
-        accounts(&first)
-            .into_iter()
-            .map(|a| {
-                assert_eq!(a.system, "RT");
-                assert!(a.id.bytes().all(|b| b.is_ascii_digit()), "{a:?}");
-                (
-                    a.username.unwrap_or_default(),
-                    a.email,
-                    a.display_name,
-                    a.status,
-                    a.billable,
-                )
-            })
-            .collect();
+    let got: Accounts = accounts(&first)
+        .into_iter()
+        .map(|a| {
+            assert_eq!(a.system, "RT");
+            assert!(a.id.bytes().all(|b| b.is_ascii_digit()), "{a:?}");
+            (
+                a.username.unwrap_or_default(),
+                a.email,
+                a.display_name,
+                a.status,
+                a.billable,
+            )
+        })
+        .collect();
     let account = |l: &str, m: &str, n: &str, s: AccountStatus, billable: bool| {
-        (l.to_string(), Some(m.to_string()), Some(n.to_string()), s, billable)
+        (
+            l.to_string(),
+            Some(m.to_string()),
+            Some(n.to_string()),
+            s,
+            billable,
+        )
     };
     use AccountStatus::{Active, Disabled};
-    let expected_accounts: BTreeSet<_> = [
+    let expected_accounts: Accounts = [
         account("alee", "Ann.Lee@corp.example", "Ann Lee", Active, true),
         account("bob", "bob@corp.example", "Bob Stone", Active, true),
         account("carol", "carol@corp.example", "Carol Diaz", Active, true),
         account("ivy", "ivy@corp.example", "Ivy Idle", Active, true),
         account("gus", "gus@corp.example", "Gus Gone", Disabled, true),
-        account("cust", "customer@outside.example", "Cus Tomer", Active, false),
+        account(
+            "cust",
+            "customer@outside.example",
+            "Cus Tomer",
+            Active,
+            false,
+        ),
         account("root", "root@localhost", "Enoch Root", Active, true),
     ]
     .into_iter()
@@ -296,7 +313,11 @@ async fn collects_from_a_real_rt() {
     let second = run(connector.as_ref(), Some(cursor.clone())).await;
     assert_eq!(second.result, Some(Ok(())));
     assert!(second.users().is_empty(), "{:?}", second.users());
-    assert!(second.checkpoints().is_empty(), "{:?}", second.checkpoints());
+    assert!(
+        second.checkpoints().is_empty(),
+        "{:?}",
+        second.checkpoints()
+    );
     // The directory is read every run: a snapshot at the time of reading.
     assert_eq!(accounts(&second).len(), expected_accounts.len());
 

@@ -358,3 +358,55 @@ async fn a_second_run_reads_only_what_changed() {
         );
     }
 }
+
+/// A recorded listing page with its one item changed: `id` and `LastUpdated` as given.
+fn page_with(name: &str, id: &str, last_updated: &str) -> ResponseTemplate {
+    let mut body = fixture(name);
+    body["items"][0]["id"] = json!(id);
+    body["items"][0]["LastUpdated"] = json!(last_updated);
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+#[tokio::test]
+async fn a_ticket_updated_while_paging_does_not_hide_its_neighbour() {
+    let server = MockServer::start().await;
+    rt_basics(&server).await;
+    // First pass: ticket 1 on page 1; then someone updates it, it moves to the end, and
+    // ticket 2 slides back onto page 1, already read: page 2 shows ticket 1 again.
+    Mock::given(path("/REST/2.0/tickets"))
+        .and(query_param("page", "1"))
+        .respond_with(ok("tickets_page1.json"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    page(
+        &server,
+        "1",
+        page_with("tickets_page1.json", "2", "2026-12-01T09:56:38Z"),
+    )
+    .await;
+    page(
+        &server,
+        "2",
+        page_with("tickets_page2.json", "1", "2026-12-01T09:58:00Z"),
+    )
+    .await;
+    let r = run(
+        &connector(&server, "TALLY_MOCK_RT_8", json!({"directory": false})),
+        Some(EARLIER.into()),
+    )
+    .await;
+    assert_eq!(r.result, Some(Ok(())));
+    // The second pass found ticket 2.
+    assert_eq!(
+        seen_on(&r, "2"),
+        who("root", "root@localhost", &[Interaction::Updater])
+    );
+    assert_eq!(seen_on(&r, "1"), ticket_1());
+    let cursor: Value = serde_json::from_str(r.checkpoints().last().unwrap()).unwrap();
+    assert_eq!(
+        cursor,
+        json!({"last_updated": "2026-12-01T09:58:00Z", "ids": ["1"]})
+    );
+}

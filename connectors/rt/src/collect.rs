@@ -237,6 +237,9 @@ impl<'a> Collector<'a> {
                     Some(t) if t != list.total => moved = true,
                     Some(_) => {}
                 }
+                // Tickets this account may not see come as null, but take their place on
+                // the page.
+                let on_page = list.items.len() as u64;
                 let items: Vec<TicketSummary> = list.items.into_iter().flatten().collect();
                 let mut fresh = Vec::new();
                 for t in &items {
@@ -270,8 +273,8 @@ impl<'a> Collector<'a> {
                     done += fresh.len() as u64;
                     ctx.progress(done, list.total.map(|t| t.max(done))).await?;
                 }
-                let read = (page - 1) * page_size + items.len() as u64;
-                if (items.len() as u64) < page_size || list.total.is_some_and(|t| read >= t) {
+                let read = (page - 1) * page_size + on_page;
+                if on_page < page_size || list.total.is_some_and(|t| read >= t) {
                     break;
                 }
                 page += 1;
@@ -282,7 +285,21 @@ impl<'a> Collector<'a> {
         }
 
         if self.settings.directory {
-            self.directory(ctx, &cancel).await?;
+            // The observations are sent and the cursor saved: a directory that cannot be
+            // read costs the accounts of this run, not the run.
+            match self.directory(ctx, &cancel).await {
+                Ok(()) => {}
+                Err(e @ (ConnectorError::Cancelled | ConnectorError::StoreClosed)) => {
+                    return Err(e)
+                }
+                Err(e) => {
+                    ctx.warn(format!(
+                        "RT's user directory could not be read, so no accounts are reported \
+                         this run: {e}"
+                    ))
+                    .await?
+                }
+            }
         }
         Ok(())
     }

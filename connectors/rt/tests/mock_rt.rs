@@ -410,3 +410,70 @@ async fn a_ticket_updated_while_paging_does_not_hide_its_neighbour() {
         json!({"last_updated": "2026-12-01T09:58:00Z", "ids": ["1"]})
     );
 }
+
+#[tokio::test]
+async fn a_failing_directory_is_a_warning_and_the_cursor_stands() {
+    let server = MockServer::start().await;
+    rt_basics(&server).await;
+    page(&server, "1", ok("tickets_page1.json")).await;
+    page(&server, "2", ok("tickets_page2.json")).await;
+    Mock::given(path("/REST/2.0/users"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let r = run(
+        &connector(&server, "TALLY_MOCK_RT_9", json!({})),
+        Some(EARLIER.into()),
+    )
+    .await;
+    assert_eq!(r.result, Some(Ok(())));
+    let w = r.warnings();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].contains("directory could not be read") && w[0].contains("HTTP 500"),
+        "{}",
+        w[0]
+    );
+    assert_eq!(seen_on(&r, "1"), ticket_1());
+    assert_eq!(r.checkpoints().len(), 2);
+}
+
+#[tokio::test]
+async fn tickets_hidden_from_the_account_do_not_end_the_listing() {
+    let server = MockServer::start().await;
+    rt_basics(&server).await;
+    // RT lists a ticket the account may not see as null, without total (recorded page 1
+    // with its item hidden, as RT's Collection serialiser does).
+    let mut hidden = fixture("tickets_page1.json");
+    hidden["items"][0] = Value::Null;
+    hidden["total"] = Value::Null;
+    page(
+        &server,
+        "1",
+        ResponseTemplate::new(200).set_body_json(hidden),
+    )
+    .await;
+    let mut last = fixture("tickets_page2.json");
+    last["total"] = Value::Null;
+    page(&server, "2", ResponseTemplate::new(200).set_body_json(last)).await;
+    let mut empty = fixture("tickets_page2.json");
+    empty["items"] = json!([]);
+    empty["total"] = Value::Null;
+    page(
+        &server,
+        "3",
+        ResponseTemplate::new(200).set_body_json(empty),
+    )
+    .await;
+    let r = run(
+        &connector(&server, "TALLY_MOCK_RT_10", json!({"directory": false})),
+        Some(EARLIER.into()),
+    )
+    .await;
+    assert_eq!(r.result, Some(Ok(())));
+    assert!(seen_on(&r, "1").is_empty());
+    assert_eq!(
+        seen_on(&r, "2"),
+        who("root", "root@localhost", &[Interaction::Updater])
+    );
+}

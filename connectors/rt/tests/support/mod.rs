@@ -147,6 +147,9 @@ impl Rt {
         }
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
+        // BcryptCost 4: RT checks the password on every basic-auth request, at ~0.35 s with
+        // the default cost. A time zone other than UTC (RT's default, made explicit), so the
+        // test shows the ticket query does not depend on it. Mail goes nowhere.
         std::fs::write(
             root.join("RT_SiteConfig.pm"),
             format!(
@@ -162,6 +165,7 @@ Set($LogToSTDERR, 'error');
 Set($LogToSyslog, undef);
 Set($MailCommand, sub {{ 1 }});
 Set($BcryptCost, 4);
+Set($Timezone, 'US/Eastern');
 $RT::MasonDataDir = '{mason}';
 $RT::MasonSessionDir = '{sessions}';
 1;

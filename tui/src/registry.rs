@@ -74,6 +74,7 @@ static BUILTIN: &[&dyn BuiltinKind] = &[
     builtin::<tally_jira::Factory>(),
     builtin::<tally_azure_devops::Factory>(),
     builtin::<tally_github::Factory>(),
+    builtin::<tally_rt::Factory>(),
 ];
 
 /// The built-in kinds.

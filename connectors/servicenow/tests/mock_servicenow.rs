@@ -778,3 +778,67 @@ async fn a_timeout_keeps_what_was_collected() {
     assert_eq!(out.users().len(), 4);
     assert_eq!(out.records_after_last_checkpoint(), 0);
 }
+
+#[tokio::test]
+async fn without_the_directory_people_are_looked_up_in_sys_user() {
+    let server = MockServer::start().await;
+    mount_quiet_related(&server).await;
+    let mut i1 = incident(
+        INC1,
+        "INC0010001",
+        "abel.tuter",
+        "abel.tuter",
+        "2026-10-01 10:00:00",
+    );
+    i1["assigned_to"] = json!(BETH);
+    mount_incidents(&server, json!([i1]), None).await;
+    let users = directory();
+    Mock::given(path("/api/now/table/sys_user"))
+        .and(query_param("sysparm_query", format!("sys_idIN{BETH}")))
+        .respond_with(ok(json!([users[1]])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/api/now/table/sys_user"))
+        .and(query_param("sysparm_query", "user_nameINabel.tuter"))
+        .respond_with(ok(json!([users[0]])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = connector(&server, "TALLY_TEST_SN_LOOKUP", "directory = false", fast());
+    let out = run(&c, None).await;
+    assert_eq!(out.result, Some(Ok(())), "{:?}", out.result);
+    assert!(!out
+        .records()
+        .iter()
+        .any(|r| matches!(r, Record::Account(_))));
+    let expected: BTreeSet<_> = [
+        row(
+            "INC0010001",
+            "abel.tuter",
+            Interaction::Updater,
+            "09-01 08:00",
+            Some("abel.tuter@example.com"),
+            false,
+        ),
+        row(
+            "INC0010001",
+            "abel.tuter",
+            Interaction::Updater,
+            "10-01 10:00",
+            Some("abel.tuter@example.com"),
+            false,
+        ),
+        row(
+            "INC0010001",
+            "beth.anglin",
+            Interaction::MappedUserField,
+            "10-01 10:00",
+            Some("beth.anglin@example.com"),
+            false,
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(observed(&out), expected);
+}

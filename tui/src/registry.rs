@@ -75,6 +75,8 @@ static BUILTIN: &[&dyn BuiltinKind] = &[
     builtin::<tally_azure_devops::Factory>(),
     builtin::<tally_github::Factory>(),
     builtin::<tally_rt::Factory>(),
+    builtin::<tally_gitlab::Factory>(),
+    builtin::<tally_servicenow::Factory>(),
 ];
 
 /// The built-in kinds.

@@ -357,8 +357,14 @@ impl HttpClient {
                     if !retryable_status(status) && limited.is_none() {
                         return Err(error);
                     }
+                    let now = Utc::now();
                     let wait = limited
-                        .or_else(|| retry_after(&headers, Utc::now()))
+                        .or_else(|| retry_after(&headers, now))
+                        .or_else(|| {
+                            (status == StatusCode::TOO_MANY_REQUESTS)
+                                .then(|| rate_limit_reset(&headers, now))
+                                .flatten()
+                        })
                         .map(|d| d.min(inner.opts.max_retry_after))
                         .unwrap_or_else(|| self.backoff(attempt));
                     (wait, error)
@@ -484,6 +490,20 @@ pub(crate) fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Dur
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
+/// The wait a 429 without `Retry-After` asks for through `X-RateLimit-Reset`, a Unix time
+/// (ServiceNow, GitHub): when the rate limit window opens again.
+pub(crate) fn rate_limit_reset(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let reset: i64 = headers
+        .get("x-ratelimit-reset")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let at = DateTime::from_timestamp(reset, 0)?;
+    Some((at - now).to_std().unwrap_or(Duration::ZERO))
+}
+
 /// A short, single-line, scrubbed excerpt of an error body, when it is JSON or text (an
 /// HTML error page says nothing useful in one line).
 fn error_detail(headers: &HeaderMap, body: &[u8], secret: Option<&str>) -> Option<String> {
@@ -547,6 +567,13 @@ mod tests {
         assert_eq!(retry_after(&h, now), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h, now), None);
+        let mut r = HeaderMap::new();
+        r.insert("x-ratelimit-reset", HeaderValue::from_static("1790856010"));
+        assert_eq!(retry_after(&r, now), None);
+        assert_eq!(
+            rate_limit_reset(&r, DateTime::from_timestamp(1_790_856_000, 0).unwrap()),
+            Some(Duration::from_secs(10))
+        );
     }
 
     #[test]

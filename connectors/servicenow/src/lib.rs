@@ -1,0 +1,292 @@
+//! The ServiceNow connector: who touched which task records (incidents, problems, change
+//! requests, …), and who holds an account, read over ServiceNow's Table API.
+//!
+//! For each configured table it walks the records changed since its cursor
+//! (`sys_updated_on`), page by page (`sysparm_offset`/`sysparm_limit`), and reads for each
+//! page the records' journal entries (`sys_journal_field`: comments and work notes),
+//! attachments (`sys_attachment`) and audit history (`sys_audit`). It yields one `user`
+//! observation per person and interaction (SPEC §2): creators, updaters and auditors of
+//! changes (`updater`), journal writers (`comment_author`), attachment creators
+//! (`attachment_author`), and the users in reference fields and assignment moves
+//! (`mapped_user_field`). `sys_user` gives e-mail addresses, names, the service-account
+//! flags, and the `account` records of the directory. Records with a `correlation_id`
+//! yield `sync` records. See `docs/connectors/servicenow.md`.
+
+mod collect;
+mod people;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use tally_http::settings::{http_options, validate_common, Common};
+use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions};
+use tally_model::{Connector, ConnectorContext, ConnectorError};
+
+/// The `kind` of this connector in the configuration.
+pub const KIND: &str = "servicenow";
+
+/// This kind in tally's connector registry.
+pub struct Factory;
+
+impl tally_model::ConnectorFactory for Factory {
+    type Settings = Settings;
+    const KIND: &'static str = KIND;
+    const DESCRIPTION: &'static str =
+        "ServiceNow task tables, journal, attachments, audit and sys_user over the Table API";
+
+    fn build(
+        settings: Settings,
+        ctx: &tally_model::BuildContext<'_>,
+    ) -> Result<Arc<dyn Connector>, ConnectorError> {
+        build(ctx.name, settings)
+    }
+}
+
+/// `[[connector]] kind = "servicenow"`, without `name` and `kind` (the config layer
+/// removes them). Unknown keys are errors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The instance URL, e.g. `https://acme.service-now.com`.
+    pub url: String,
+    /// The integration user for HTTP basic auth; then `token_env` holds its password.
+    /// Without it, `token_env` holds an OAuth access token sent as a bearer token.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// The environment variable holding the password (or OAuth token).
+    pub token_env: String,
+    /// The tables to read: `incident`, `problem`, `change_request`, or any other table
+    /// extending `task`.
+    #[serde(default = "default_tables")]
+    pub tables: Vec<String>,
+    /// Reference fields to `sys_user` whose people are `mapped_user_field` observations.
+    #[serde(default = "default_mapped_fields")]
+    pub mapped_fields: Vec<String>,
+    /// The field holding the linked entity's id in the other system.
+    #[serde(default = "default_link_field")]
+    pub link_field: String,
+    /// The field naming the other system (`correlation_display`); its value is the
+    /// system name in reports unless `link_system` is set.
+    #[serde(default = "default_link_system_field")]
+    pub link_system_field: String,
+    /// The other system's name in reports, for every linked record.
+    #[serde(default)]
+    pub link_system: Option<String>,
+    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
+    #[serde(default)]
+    pub link_project: Option<String>,
+    /// Read comments and work notes (`sys_journal_field`; default true).
+    #[serde(default = "yes")]
+    pub journal: bool,
+    /// Read attachments (`sys_attachment`; default true).
+    #[serde(default = "yes")]
+    pub attachments: bool,
+    /// Read the audit history (`sys_audit`; default true).
+    #[serde(default = "yes")]
+    pub audit: bool,
+    /// Read `sys_user` into `account` records (default true).
+    #[serde(default = "yes")]
+    pub directory: bool,
+    /// How far back the first run reaches, in days of `sys_updated_on`.
+    #[serde(default = "tally_http::settings::default_lookback_days")]
+    pub lookback_days: u32,
+    /// Records per page (`sysparm_limit`, 1–100; default 100).
+    #[serde(default = "tally_http::settings::default_page_size")]
+    pub page_size: u32,
+    /// Requests in flight at once (default 4).
+    #[serde(default = "tally_http::settings::default_max_concurrency")]
+    pub max_concurrency: usize,
+    /// Seconds allowed for one request (default 60).
+    #[serde(default = "tally_http::settings::default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// The system name shown in reports; default: the connector's name.
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+fn default_tables() -> Vec<String> {
+    ["incident", "problem", "change_request"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_mapped_fields() -> Vec<String> {
+    ["assigned_to", "opened_by", "caller_id"]
+        .map(String::from)
+        .to_vec()
+}
+
+fn default_link_field() -> String {
+    "correlation_id".to_string()
+}
+
+fn default_link_system_field() -> String {
+    "correlation_display".to_string()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A table or field name as ServiceNow spells them: letters, digits and `_`. Anything
+/// else would change the meaning of an encoded query.
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Checks `settings` and makes the connector. The secret is read when the connector runs,
+/// so a missing variable fails this connector alone, with a message naming it.
+pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
+    let options = http_options(settings.timeout_secs, settings.max_concurrency);
+    Ok(Arc::new(ServiceNowConnector::new(name, settings, options)?))
+}
+
+pub struct ServiceNowConnector {
+    name: String,
+    settings: Settings,
+    options: HttpOptions,
+}
+
+impl ServiceNowConnector {
+    /// [`build`] with the client's timeouts and retries given (tests shorten them).
+    pub fn new(
+        name: &str,
+        settings: Settings,
+        options: HttpOptions,
+    ) -> Result<ServiceNowConnector, ConnectorError> {
+        let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
+        validate_common(
+            name,
+            &Common {
+                url: &settings.url,
+                token_env: &settings.token_env,
+                secret: "password (or OAuth token)",
+                lookback_days: settings.lookback_days,
+                page_size: Some(settings.page_size),
+                max_concurrency: settings.max_concurrency,
+                timeout_secs: settings.timeout_secs,
+            },
+        )?;
+        if settings.tables.is_empty() {
+            return Err(config(
+                "tables is empty: name the tables to read (default incident, problem, \
+                 change_request)"
+                    .into(),
+            ));
+        }
+        for (key, list) in [
+            ("tables", &settings.tables),
+            ("mapped_fields", &settings.mapped_fields),
+        ] {
+            if let Some(bad) = list.iter().find(|t| !is_name(t.trim())) {
+                return Err(config(format!(
+                    "{key}: {bad:?} is not a ServiceNow name (letters, digits and _ only, \
+                     e.g. \"change_request\")"
+                )));
+            }
+        }
+        for (key, value) in [
+            ("link_field", &settings.link_field),
+            ("link_system_field", &settings.link_system_field),
+        ] {
+            if !is_name(value.trim()) {
+                return Err(config(format!(
+                    "{key}: {value:?} is not a ServiceNow field name"
+                )));
+            }
+        }
+        Ok(ServiceNowConnector {
+            name: name.to_string(),
+            settings,
+            options,
+        })
+    }
+
+    /// The system name in reports.
+    pub fn system(&self) -> &str {
+        self.settings.system.as_deref().unwrap_or(&self.name)
+    }
+
+    fn client(&self) -> Result<HttpClient, ConnectorError> {
+        let s = &self.settings;
+        let auth = auth_from_settings(&self.name, s.user.as_deref(), Some(&s.token_env), |t| {
+            Auth::Bearer(t)
+        })?;
+        Ok(HttpClient::new(
+            &self.name,
+            &s.url,
+            auth,
+            Some(&s.token_env),
+            self.options.clone(),
+        )?)
+    }
+}
+
+#[async_trait]
+impl Connector for ServiceNowConnector {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kind(&self) -> &str {
+        KIND
+    }
+
+    async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
+        let client = self.client()?;
+        collect::Collector::new(client, self.system().to_string(), &self.settings)
+            .run(&ctx)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(v: serde_json::Value) -> Settings {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn defaults_unknown_keys_and_checks() {
+        let s =
+            parse(serde_json::json!({"url": "https://acme.service-now.com", "token_env": "SN"}));
+        assert_eq!(s.tables, ["incident", "problem", "change_request"]);
+        assert_eq!(s.mapped_fields, ["assigned_to", "opened_by", "caller_id"]);
+        assert_eq!(
+            (s.link_field.as_str(), s.page_size),
+            ("correlation_id", 100)
+        );
+        let e = serde_json::from_value::<Settings>(
+            serde_json::json!({"url": "https://a.example", "token_env": "SN", "table": ["x"]}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("table"), "{e}");
+        assert!(build("sn", s).is_ok());
+
+        let cases = [
+            (serde_json::json!({"tables": []}), "tables is empty"),
+            (
+                serde_json::json!({"tables": ["incident^ORactive=true"]}),
+                "tables: \"incident^ORactive=true\" is not a ServiceNow name",
+            ),
+            (
+                serde_json::json!({"mapped_fields": ["assigned to"]}),
+                "mapped_fields:",
+            ),
+            (serde_json::json!({"link_field": ""}), "link_field"),
+            (serde_json::json!({"page_size": 500}), "page_size"),
+        ];
+        for (extra, expect) in cases {
+            let mut v = serde_json::json!({"url": "https://a.example", "token_env": "SN"});
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            let e = build("sn", parse(v)).err().unwrap().to_string();
+            assert!(e.contains("connector 'sn'") && e.contains(expect), "{e}");
+        }
+    }
+}

@@ -25,7 +25,7 @@
 //! plus people who sign in to read without acting, people who signed in once long ago,
 //! and people who never did; leavers are mostly deprovisioned within weeks, some never,
 //! which leaves dormant seats. Every read lists every account, as a connector sends it
-//! (about 6,700 accounts a read); the store keeps only what changed.
+//! (about 6,200 accounts a read); the store keeps only what changed.
 
 use chrono::{DateTime, Utc};
 use tally_core::{Account, AccountStatus, Record, TwoStep};

@@ -52,8 +52,8 @@
 //!   who hold an account without acting and GitHub outside collaborators who act without
 //!   one. They come after every other record and change none of them.
 //!
-//! About 241,000 records (157,000 observations, 51,000 syncs of 14,900 item pairs, nine
-//! integrations, 33,000 account records); generating them takes well under a second in a
+//! About 239,000 records (157,000 observations, 51,000 syncs of 14,900 item pairs, nine
+//! integrations, 31,000 account records); generating them takes well under a second in a
 //! release build.
 
 use async_trait::async_trait;

@@ -9,9 +9,11 @@
 //! work items changed, the `updates` API gives attachment authors and hyperlinks, and the
 //! comments API gives comment authors and @mentions (resolved to profiles once per run).
 //! A work item linked to another system by `link_field` or by a hyperlink under
-//! `link_url_prefix` yields a `sync` record. See `docs/connectors/azure-devops.md`.
+//! `link_url_prefix` yields a `sync` record. On Services it also reads the User
+//! Entitlements API into `account` records (SPEC §2). See `docs/connectors/azure-devops.md`.
 
 mod collect;
+mod directory;
 mod identity;
 
 use std::sync::Arc;
@@ -22,6 +24,7 @@ use tally_core::{Connector, ConnectorContext, ConnectorError};
 use tally_http::settings::{http_options, validate_common, Common};
 use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions, Url};
 
+pub use directory::{account, entitlements_base};
 pub use identity::{html_mentions, person, NameRules, Person};
 pub use tally_http::settings::SettingsError;
 
@@ -97,6 +100,15 @@ pub struct Settings {
     /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
     #[serde(default)]
     pub link_project: Option<String>,
+    /// Read the organization's users (User Entitlements API, Services only) into `account`
+    /// records at every run (default true). The token needs the scope Member Entitlement
+    /// Management (Read) `vso.memberentitlementmanagement`.
+    #[serde(default = "default_true")]
+    pub directory: bool,
+    /// Where the User Entitlements API is; default: `https://vsaex.dev.azure.com/<org>`
+    /// for `url`.
+    #[serde(default)]
+    pub directory_url: Option<String>,
     /// The REST API version: `7.1` (Services, Server 2022) by default; `6.0` for Server
     /// 2020, `5.0` for Server 2019.
     #[serde(default = "default_api_version")]
@@ -193,6 +205,11 @@ impl Settings {
                  the other side's key",
             );
         }
+        if let Some(u) = &self.directory_url {
+            if let Err(e) = tally_http::parse_base_url(connector, u) {
+                return bad("directory_url", &e.to_string());
+            }
+        }
         if self.link_url_prefix.is_some() && !self.updates {
             return bad(
                 "link_url_prefix",
@@ -258,6 +275,55 @@ impl AzureDevOpsConnector {
     }
 }
 
+impl AzureDevOpsConnector {
+    /// Reads the User Entitlements API. What the server refuses is a warning naming the
+    /// scope that is missing: the work items are read all the same.
+    async fn read_directory(
+        &self,
+        ctx: &ConnectorContext,
+        url: &Url,
+    ) -> Result<(), ConnectorError> {
+        let base = match self
+            .settings
+            .directory_url
+            .clone()
+            .or_else(|| entitlements_base(url))
+        {
+            Some(b) => b,
+            None => {
+                return ctx
+                    .warn(
+                        "Azure DevOps Server has no User Entitlements API, so no accounts are \
+                         read; set directory = false to leave it out, or directory_url where \
+                         the API is",
+                    )
+                    .await
+            }
+        };
+        let client = self.client(&base)?;
+        let rules = NameRules {
+            keep_domain: self.settings.keep_domain,
+        };
+        let cancel = ctx.shutdown().clone();
+        match directory::read(&client, ctx, &cancel, self.system(), rules).await {
+            Ok(_) => Ok(()),
+            Err(directory::DirectoryError::Connector(e)) => Err(e),
+            Err(directory::DirectoryError::Http(e)) if e.is_cancelled() => {
+                Err(ConnectorError::Cancelled)
+            }
+            Err(directory::DirectoryError::Http(e)) => {
+                ctx.warn(format!(
+                    "the organization's users (User Entitlements API) could not be read \
+                     completely ({e}); the accounts read before are kept and work items are \
+                     still collected; the token needs the scope Member Entitlement \
+                     Management (Read) and a user with at least Basic access"
+                ))
+                .await
+            }
+        }
+    }
+}
+
 /// Where the Identities API lives: on Services it is a separate host (`vssps`), on Server
 /// it is part of the collection.
 pub fn identities_base(url: &Url) -> String {
@@ -286,6 +352,9 @@ impl Connector for AzureDevOpsConnector {
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
         let client = self.client(&self.settings.url)?;
+        if self.settings.directory {
+            self.read_directory(&ctx, client.base_url()).await?;
+        }
         let identities = self.client(&identities_base(client.base_url()))?;
         collect::Collector::new(
             client,

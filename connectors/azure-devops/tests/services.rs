@@ -62,6 +62,8 @@ fn settings(server: &MockServer) -> Settings {
         link_url_prefix = "https://corp.atlassian.net/browse/"
         link_system = "Jira"
         system = "Azure DevOps"
+        # The directory has its own tests (directory.rs).
+        directory = false
         "#,
         server.uri()
     ))

@@ -275,8 +275,8 @@ struct Plan {
 pub(crate) type Tagged = (Option<u32>, Record);
 
 pub(crate) struct Generator {
-    clock: Clock,
-    org: Org,
+    pub(crate) clock: Clock,
+    pub(crate) org: Org,
     plans: Vec<Plan>,
 }
 

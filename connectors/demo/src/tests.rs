@@ -62,7 +62,12 @@ fn shifted(record: &Record, by: TimeDelta) -> Record {
         Record::User(u) => u.at += by,
         Record::Sync(s) => s.at += by,
         Record::Integration(i) => i.updated_at += by,
-        Record::Account(a) => a.at += by,
+        Record::Account(a) => {
+            a.at += by;
+            if let Some(t) = a.last_active.as_mut() {
+                *t += by;
+            }
+        }
     }
     r
 }
@@ -101,6 +106,14 @@ fn a_later_end_slides_the_same_data_set() {
             moved += 1;
         }
         let (mut a, mut b) = (a.clone(), b.clone());
+        // A sign-in time follows the observations before each read, and which ones fall
+        // before a read moves with the working-hours nudge: only the whole-week shift
+        // above keeps it exactly.
+        if let (Record::Account(x), Record::Account(y)) = (&mut a, &mut b) {
+            if x.last_active.is_some() && y.last_active.is_some() {
+                (x.last_active, y.last_active) = (None, None);
+            }
+        }
         for r in [&mut a, &mut b] {
             *r = shifted(r, -(times(r) - DateTime::<Utc>::UNIX_EPOCH));
         }
@@ -686,4 +699,195 @@ fn the_organisation_is_the_same_every_time() {
     for (x, y) in a.people.iter().zip(&b.people) {
         assert_eq!(x.ids, y.ids);
     }
+}
+
+/// A fingerprint of everything but the accounts: the observations, syncs and integrations
+/// the Usage Reports are computed from.
+fn usage_fingerprint() -> (usize, u64) {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut n = 0;
+    for (_, r) in data() {
+        if matches!(r, Record::Account(_)) {
+            continue;
+        }
+        n += 1;
+        for b in format!("{r:?}").bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    (n, h)
+}
+
+#[test]
+fn accounts_leave_the_usage_records_as_they_were() {
+    // Taken from the data set before it had directories (commit c7a83fd): the records the
+    // Usage Reports count are exactly the same, in the same order.
+    assert_eq!(usage_fingerprint(), (207_876, 4_617_270_830_306_054_692));
+    // And the accounts come after them all.
+    let first = data()
+        .iter()
+        .position(|(_, r)| matches!(r, Record::Account(_)))
+        .unwrap();
+    assert!(data()[first..]
+        .iter()
+        .all(|(_, r)| matches!(r, Record::Account(_))));
+}
+
+fn accounts() -> impl Iterator<Item = (Option<u32>, &'static tally_core::Account)> {
+    data().iter().filter_map(|(p, r)| match r {
+        Record::Account(a) => Some((*p, a)),
+        _ => None,
+    })
+}
+
+/// Each account's state at `as_of`, with its person (SPEC §2: the latest read not after).
+fn accounts_at(
+    as_of: DateTime<Utc>,
+) -> BTreeMap<(String, String), (Option<u32>, &'static tally_core::Account)> {
+    let mut out: BTreeMap<(String, String), (Option<u32>, &'static tally_core::Account)> =
+        BTreeMap::new();
+    for (p, a) in accounts().filter(|(_, a)| a.at <= as_of) {
+        let key = (a.system.clone(), a.id.clone());
+        if out.get(&key).is_none_or(|(_, b)| b.at <= a.at) {
+            out.insert(key, (p, a));
+        }
+    }
+    out
+}
+
+/// Per system at `as_of`: (seats, dormant seats), activity as SPEC §9 has it (the later of
+/// the directory's last activity and the person's last observation there, in the year).
+fn seats_and_dormant(as_of: DateTime<Utc>) -> BTreeMap<String, (usize, usize)> {
+    let year = as_of.checked_sub_months(Months::new(12)).unwrap();
+    let mut last_seen: BTreeMap<(u32, &str), DateTime<Utc>> = BTreeMap::new();
+    for (p, u) in users() {
+        if let Some(p) = p {
+            if u.at >= year && u.at <= as_of {
+                let e = last_seen.entry((p, u.system.as_str())).or_insert(u.at);
+                *e = (*e).max(u.at);
+            }
+        }
+    }
+    let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for (p, a) in accounts_at(as_of).into_values() {
+        if a.status != tally_core::AccountStatus::Active || !a.billable || a.service_account {
+            continue;
+        }
+        let seen = p.and_then(|p| last_seen.get(&(p, a.system.as_str())).copied());
+        let activity = a.last_active.filter(|t| *t <= as_of).max(seen);
+        let dormant = activity.is_none_or(|t| t < as_of - TimeDelta::days(90));
+        let e = out.entry(a.system.clone()).or_default();
+        e.0 += 1;
+        e.1 += usize::from(dormant);
+    }
+    out
+}
+
+#[test]
+fn directories_have_dormant_seats_in_every_system_and_a_believable_share() {
+    let stats = seats_and_dormant(end());
+    assert_eq!(
+        stats.keys().map(String::as_str).collect::<Vec<_>>().len(),
+        5,
+        "{stats:?}"
+    );
+    for (system, (seats, dormant)) in &stats {
+        assert!(
+            *seats > 300 && *dormant > 0 && dormant < seats,
+            "{system}: {stats:?}"
+        );
+    }
+    let (seats, dormant) = stats
+        .values()
+        .fold((0, 0), |(s, d), (s2, d2)| (s + s2, d + d2));
+    let share = dormant as f64 / seats as f64;
+    assert!((0.10..=0.20).contains(&share), "{dormant} of {seats}");
+}
+
+#[test]
+fn directories_look_like_each_systems_api() {
+    use tally_core::{AccountStatus::*, TwoStep};
+    let now = accounts_at(end());
+    let of = |system: &'static str| {
+        now.values()
+            .map(|(_, a)| *a)
+            .filter(move |a| a.system == system)
+    };
+    // Jira: app accounts, hidden emails, no usernames, free portal customers.
+    assert!(of("Jira").any(|a| a.service_account
+        && a.display_name.as_deref() == Some("Automation for Jira")
+        && !a.billable));
+    assert!(of("Jira").filter(|a| a.email.is_none()).count() > 300);
+    assert!(of("Jira").all(|a| a.username.is_none()));
+    assert!(of("Jira").any(|a| !a.billable && !a.service_account));
+    // GitHub: logins, mostly no email, no sign-in times, two-factor for most.
+    assert!(of("GitHub").all(|a| a.username.is_some() && a.last_active.is_none()));
+    assert!(of("GitHub").filter(|a| a.email.is_none()).count() * 2 > of("GitHub").count());
+    // Azure DevOps: free Stakeholders beside Basic seats; Entra ID sign-in.
+    assert!(of("Azure DevOps").any(|a| a.product.as_deref() == Some("Stakeholder")));
+    assert!(of("Azure DevOps").all(|a| (a.product.as_deref() == Some("Stakeholder")) != a.billable));
+    assert!(of("Azure DevOps").any(|a| a.sso == Some(false)));
+    // GitLab bots use no seat; ServiceNow integration users are service accounts.
+    assert!(of("GitLab").any(|a| a.service_account
+        && a.username.as_deref() == Some("project_118_bot")
+        && !a.billable));
+    assert!(of("ServiceNow")
+        .any(|a| a.service_account && a.username.as_deref() == Some("svc.integration")));
+    // Two-step verification: known in three systems, missing for a share of people.
+    let known: Vec<_> = now.values().filter_map(|(_, a)| a.two_step).collect();
+    let off = known.iter().filter(|t| **t == TwoStep::Disabled).count();
+    assert!(
+        off * 10 > known.len() && off * 2 < known.len(),
+        "{off} of {}",
+        known.len()
+    );
+    // Disabled accounts, and contractors on their own domains.
+    assert!(now.values().filter(|(_, a)| a.status == Disabled).count() > 100);
+    assert!(now.values().any(|(_, a)| a.status == Active
+        && a.email
+            .as_deref()
+            .is_some_and(|e| e.ends_with("@contoso-consulting.example"))));
+}
+
+#[test]
+fn some_act_without_an_account_and_some_hold_one_without_acting() {
+    let now = accounts_at(end());
+    let holders: BTreeSet<(u32, &str)> = now
+        .values()
+        .filter_map(|(p, a)| p.map(|p| (p, a.system.as_str())))
+        .collect();
+    let actors: BTreeSet<(u32, &str)> = users()
+        .filter_map(|(p, u)| p.map(|p| (p, u.system.as_str())))
+        .collect();
+    let without: Vec<_> = actors.difference(&holders).collect();
+    assert!(
+        !without.is_empty() && without.len() < 150,
+        "{}",
+        without.len()
+    );
+    assert!(without.iter().all(|(_, s)| *s == "GitHub"));
+    assert!(holders.difference(&actors).count() > 100);
+}
+
+#[test]
+fn directories_are_read_at_a_few_times_and_change_between_reads() {
+    let reads: BTreeSet<DateTime<Utc>> = accounts().map(|(_, a)| a.at).collect();
+    assert_eq!(reads.len(), directory::READ_DAYS.len(), "{reads:?}");
+    // The last read is on the last working day.
+    assert!(reads
+        .last()
+        .is_some_and(|r| *r <= end() && *r > end() - TimeDelta::days(4)));
+    assert!(accounts().all(|(_, a)| a.last_active.is_none_or(|t| t <= a.at)));
+    let first = *reads.first().unwrap();
+    assert!(accounts_at(first - TimeDelta::seconds(1)).is_empty());
+    let month_ago = accounts_at(end() - TimeDelta::days(28));
+    let now = accounts_at(end());
+    let changed = now
+        .iter()
+        .filter(|(k, (_, a))| month_ago.get(*k).is_none_or(|(_, b)| b.status != a.status))
+        .count();
+    assert!(changed > 10, "{changed}");
+    // Moderate: a fraction of the observations.
+    let n = accounts().count();
+    assert!((10_000..=40_000).contains(&n), "{n}");
 }

@@ -17,6 +17,7 @@ use tally_http::{
     TokenPaging, TokenSource,
 };
 
+use crate::directory::{self, DirectoryError};
 use crate::people::{mentions, person, text, Mention, Person};
 use crate::{time, Flavor, Settings};
 
@@ -93,6 +94,65 @@ impl Search {
         match self {
             Search::Cloud(_) => None,
             Search::DataCenter(p) => p.total(),
+        }
+    }
+}
+
+/// Reads the user directory (and the organization's users, with `org`) into `account`
+/// records. Whatever the servers refuse is a warning naming the right that is missing:
+/// the observations are collected all the same.
+pub(crate) async fn read_directory(
+    ctx: &ConnectorContext,
+    client: &HttpClient,
+    org: Option<&HttpClient>,
+    system: &str,
+    s: &Settings,
+) -> Result<(), ConnectorError> {
+    let cancel = ctx.shutdown().clone();
+    let at = Utc::now();
+    let org_users = match (org, &s.org_id) {
+        (Some(org), Some(id)) => match directory::read_org(org, &cancel, id).await {
+            Ok(users) => Some(users),
+            Err(e) if e.is_cancelled() => return Err(ConnectorError::Cancelled),
+            Err(e) => {
+                ctx.warn(format!(
+                    "the Atlassian organization API could not be read ({e}); accounts come \
+                     from the site's user list alone, without billing, last activity and \
+                     products; it needs an organization API key of an organization admin \
+                     (scope read:accounts:admin) in {}",
+                    s.org_token_env.as_deref().unwrap_or_default()
+                ))
+                .await?;
+                None
+            }
+        },
+        _ => None,
+    };
+    let listing = match s.flavor {
+        Flavor::Cloud => "/rest/api/3/users/search",
+        Flavor::DataCenter => "/rest/api/2/user/search",
+    };
+    match directory::read_site(
+        client,
+        ctx,
+        s.flavor,
+        system,
+        s.page_size,
+        org_users.as_ref(),
+        at,
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(DirectoryError::Connector(e)) => Err(e),
+        Err(DirectoryError::Http(e)) if e.is_cancelled() => Err(ConnectorError::Cancelled),
+        Err(DirectoryError::Http(e)) => {
+            ctx.warn(format!(
+                "the user directory ({listing}) could not be read completely ({e}); the \
+                 accounts read before are kept and observations are still collected; \
+                 listing users needs the global permission \"Browse users and groups\""
+            ))
+            .await
         }
     }
 }

@@ -9,9 +9,12 @@
 //! changelog authors (`updater`), comment authors, attachment authors, people @mentioned in
 //! descriptions and comments (`mention`, accountIds resolved to profiles once per run) and
 //! the configured user fields (`mapped_user_field`). An issue whose `link_field` holds the
-//! other side's key yields a `sync` record. See `docs/connectors/jira.md`.
+//! other side's key yields a `sync` record. It also reads the user directory into `account`
+//! records (SPEC §2), enriched from the Atlassian organization API where `org_id` is set.
+//! See `docs/connectors/jira.md`.
 
 mod collect;
+mod directory;
 mod people;
 mod time;
 
@@ -23,6 +26,7 @@ use tally_core::{Connector, ConnectorContext, ConnectorError};
 use tally_http::settings::{http_options, validate_common, Common};
 use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions};
 
+pub use directory::{enrich, site_account, OrgUser};
 pub use people::{mentions, person, Mention, Person};
 pub use tally_http::settings::SettingsError;
 
@@ -111,7 +115,23 @@ pub struct Settings {
     /// `"https://dev.azure.com/fabrikam/_workitems/edit/"`.
     #[serde(default)]
     pub link_url_prefix: Option<String>,
-    /// Issues per search page (1–100, default 100).
+    /// Read the user directory (Cloud `users/search`, Data Center `user/search`) into
+    /// `account` records at every run (default true). Needs the global permission
+    /// "Browse users and groups".
+    #[serde(default = "default_true")]
+    pub directory: bool,
+    /// Cloud: the Atlassian organization id (admin.atlassian.com/o/<orgId>/…). With
+    /// `org_token_env`, the organization API adds account status, billing, last activity
+    /// and products for managed accounts.
+    #[serde(default)]
+    pub org_id: Option<String>,
+    /// The environment variable holding an organization API key (sent as a bearer token).
+    #[serde(default)]
+    pub org_token_env: Option<String>,
+    /// Where the organization API is (default `https://api.atlassian.com`).
+    #[serde(default = "default_org_api_url")]
+    pub org_api_url: String,
+    /// Issues (and directory users) per page (1–100, default 100).
     #[serde(default = "tally_http::settings::default_page_size")]
     pub page_size: u32,
     /// Requests in flight at once (default 4).
@@ -123,6 +143,14 @@ pub struct Settings {
     /// The system name shown in reports; default: the connector's name.
     #[serde(default)]
     pub system: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_org_api_url() -> String {
+    "https://api.atlassian.com".to_string()
 }
 
 fn default_mapped_fields() -> Vec<String> {
@@ -173,6 +201,44 @@ impl Settings {
         }
         if let Some(f) = self.mapped_fields.iter().find(|f| f.trim().is_empty()) {
             return bad("mapped_fields", &format!("{f:?} is not a field id"));
+        }
+        match (&self.org_id, &self.org_token_env) {
+            (Some(_), None) => {
+                return bad(
+                    "org_id",
+                    "needs org_token_env: the environment variable holding an organization \
+                     API key",
+                )
+            }
+            (None, Some(_)) => {
+                return bad(
+                    "org_token_env",
+                    "needs org_id: the organization id from admin.atlassian.com/o/<orgId>",
+                )
+            }
+            (Some(id), Some(env)) => {
+                if self.flavor != Flavor::Cloud {
+                    return bad(
+                        "org_id",
+                        "the organization API is Atlassian Cloud's; Data Center has none",
+                    );
+                }
+                if id.trim().is_empty()
+                    || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    return bad("org_id", &format!("{id:?} is not an organization id"));
+                }
+                if env.trim().is_empty() {
+                    return bad(
+                        "org_token_env",
+                        "empty: name the environment variable that holds the API key",
+                    );
+                }
+                if let Err(e) = tally_http::parse_base_url(connector, &self.org_api_url) {
+                    return bad("org_api_url", &e.to_string());
+                }
+            }
+            (None, None) => {}
         }
         match (&self.link_field, &self.link_system) {
             (Some(_), None) => bad(
@@ -241,6 +307,24 @@ impl JiraConnector {
     }
 }
 
+impl JiraConnector {
+    /// The organization API client, when `org_id` is configured.
+    fn org_client(&self) -> Result<Option<HttpClient>, ConnectorError> {
+        let s = &self.settings;
+        let (Some(_), Some(env)) = (&s.org_id, &s.org_token_env) else {
+            return Ok(None);
+        };
+        let auth = auth_from_settings(&self.name, None, Some(env), Auth::Bearer)?;
+        Ok(Some(HttpClient::new(
+            &self.name,
+            &s.org_api_url,
+            auth,
+            Some(env),
+            self.options.clone(),
+        )?))
+    }
+}
+
 #[async_trait]
 impl Connector for JiraConnector {
     fn name(&self) -> &str {
@@ -253,6 +337,22 @@ impl Connector for JiraConnector {
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
         let client = self.client()?;
+        if self.settings.directory {
+            // A missing organization key loses billing and activity, not the run.
+            let org = match self.org_client() {
+                Ok(org) => org,
+                Err(e) => {
+                    ctx.warn(format!(
+                        "the Atlassian organization API is not read: {e}; accounts come from \
+                         the site's user list alone"
+                    ))
+                    .await?;
+                    None
+                }
+            };
+            collect::read_directory(&ctx, &client, org.as_ref(), self.system(), &self.settings)
+                .await?;
+        }
         collect::Collector::new(client, self.system().to_string(), &self.settings)
             .run(&ctx)
             .await

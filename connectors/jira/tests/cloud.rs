@@ -29,6 +29,8 @@ fn settings(server: &MockServer) -> Settings {
         link_system = "Azure DevOps"
         link_project = "Fabrikam"
         system = "Jira"
+        # The directory has its own tests (directory.rs).
+        directory = false
         "#,
         server.uri()
     ))

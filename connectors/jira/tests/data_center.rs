@@ -23,6 +23,8 @@ fn connector(server: &MockServer) -> JiraConnector {
         flavor = "data-center"
         projects = ["WEB"]
         page_size = 1
+        # The directory has its own tests (directory.rs).
+        directory = false
         "#,
         server.uri()
     ))

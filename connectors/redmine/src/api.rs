@@ -121,6 +121,21 @@ pub struct User {
     /// Shown for the current user (and to administrators).
     #[serde(default)]
     pub admin: Option<bool>,
+    /// The last sign-in through the web (API key use does not count); administrators only.
+    #[serde(default)]
+    pub last_login_on: Option<DateTime<Utc>>,
+    /// Redmine 4.2+, administrators only: `Some(None)` is a user without two-factor
+    /// authentication, `None` a Redmine that does not tell.
+    #[serde(default, deserialize_with = "present")]
+    pub twofa_scheme: Option<Option<String>>,
+}
+
+/// Tells a field that is there but null from one that is missing.
+fn present<'de, D>(d: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize)]

@@ -16,6 +16,7 @@ use tokio::task::JoinSet;
 use crate::api::{
     Issue, IssueEnvelope, IssueList, IssueSummary, ProjectEnvelope, Ref, User, UserEnvelope,
 };
+use crate::directory::{self, DirectoryError};
 use crate::mentions::mentioned_logins;
 use crate::Settings;
 
@@ -252,7 +253,10 @@ impl<'a> Collector<'a> {
                 }
             },
         };
-        self.check_account(ctx, &cancel).await?;
+        let admin = self.check_account(ctx, &cancel).await?;
+        if admin && self.settings.directory {
+            self.read_directory(ctx, &cancel).await?;
+        }
         // Journals and attachments older than the cursor were sent by an earlier run.
         let incremental_since = saved.as_ref().map(|c| c.updated_on);
         let mut cursor = saved.unwrap_or_else(|| Cursor {
@@ -339,15 +343,52 @@ impl<'a> Collector<'a> {
         Ok(())
     }
 
-    /// Checks the key before anything else: Redmine treats an unknown API key as the
-    /// anonymous user, which may read public projects, so a wrong key would otherwise
-    /// "work" and quietly collect less. Also tells, once, when the account is not an
-    /// administrator and e-mail addresses will be missing.
-    async fn check_account(
+    /// Reads the users directory into `account` records. A directory that cannot be read
+    /// is a warning: the observations are still collected.
+    async fn read_directory(
         &mut self,
         ctx: &ConnectorContext,
         cancel: &CancellationToken,
     ) -> Result<(), ConnectorError> {
+        match directory::read(
+            &self.client,
+            ctx,
+            cancel,
+            &self.system,
+            self.settings.page_size,
+        )
+        .await
+        {
+            Ok(users) => {
+                for u in &users {
+                    self.people.remember(u);
+                }
+                self.people.directory = Directory::Loaded;
+                Ok(())
+            }
+            Err(DirectoryError::Connector(e)) => Err(e),
+            Err(DirectoryError::Http(e)) if e.is_cancelled() => Err(ConnectorError::Cancelled),
+            Err(DirectoryError::Http(e)) => {
+                ctx.warn(format!(
+                    "the users directory (/users.json) could not be read, so this run has no \
+                     accounts (observations are still collected): {e}; listing users needs \
+                     an administrator's API key"
+                ))
+                .await
+            }
+        }
+    }
+
+    /// Checks the key before anything else: Redmine treats an unknown API key as the
+    /// anonymous user, which may read public projects, so a wrong key would otherwise
+    /// "work" and quietly collect less. Also tells, once, when the account is not an
+    /// administrator and e-mail addresses and accounts will be missing. Returns whether
+    /// the key is an administrator's.
+    async fn check_account(
+        &mut self,
+        ctx: &ConnectorContext,
+        cancel: &CancellationToken,
+    ) -> Result<bool, ConnectorError> {
         let me = match self
             .client
             .get_json::<UserEnvelope>(cancel, "users/current.json", &[])
@@ -363,17 +404,24 @@ impl<'a> Collector<'a> {
             }
             Err(e) => return Err(e.into()),
         };
-        if me.admin != Some(true) {
+        let admin = me.admin == Some(true);
+        if !admin {
             let login = me.login.clone().unwrap_or_default();
             self.people.mail_warned = true;
+            let accounts = if self.settings.directory {
+                ", and no accounts are read from the users directory"
+            } else {
+                ""
+            };
             ctx.warn(format!(
                 "the API key belongs to '{login}', who is not a Redmine administrator: Redmine \
                  hides most e-mail addresses and the users list from it, so users are matched \
-                 by login and name only; use an administrator's API key to include emails"
+                 by login and name only{accounts}; use an administrator's API key to include \
+                 emails and accounts"
             ))
             .await?;
         }
-        Ok(())
+        Ok(admin)
     }
 
     /// Ids of the configured projects (the issue filter takes ids, not identifiers).

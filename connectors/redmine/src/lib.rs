@@ -6,10 +6,13 @@
 //! notes (`comment_author`), attachment authors, assignees, watchers and configured user
 //! custom fields (`mapped_user_field`), and `@login` mentions in notes and descriptions
 //! (`mention`). User ids are resolved to profiles once per run. Issues whose link field
-//! holds another system's key yield a `sync` record. See `docs/connectors/redmine.md`.
+//! holds another system's key yield a `sync` record. With an administrator's key it also
+//! reads the users directory and yields one `account` record per user (SPEC §2). See
+//! `docs/connectors/redmine.md`.
 
 mod api;
 mod collect;
+mod directory;
 mod mentions;
 
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use tally_core::{Connector, ConnectorContext, ConnectorError};
 use tally_http::settings::{http_options, validate_common, Common};
 use tally_http::{auth_from_settings, Auth, HttpClient};
 
+pub use directory::ADMINISTRATOR;
 pub use mentions::mentioned_logins;
 
 /// The `kind` of this connector in the configuration.
@@ -81,7 +85,11 @@ pub struct Settings {
     /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
     #[serde(default)]
     pub link_project: Option<String>,
-    /// Issues per listing page (default 100, Redmine's usual cap).
+    /// Read the users directory (`/users.json`, administrators only) and yield one
+    /// `account` record per user at every run (default true).
+    #[serde(default = "yes")]
+    pub directory: bool,
+    /// Issues (and directory users) per listing page (default 100, Redmine's usual cap).
     #[serde(default = "tally_http::settings::default_page_size")]
     pub page_size: u32,
     /// Requests in flight at once (default 4).
@@ -93,6 +101,10 @@ pub struct Settings {
     /// The system name shown in reports; default: the connector's name.
     #[serde(default)]
     pub system: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_mapped_fields() -> Vec<String> {

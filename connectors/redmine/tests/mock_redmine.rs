@@ -196,3 +196,40 @@ async fn a_missing_key_variable_fails_this_connector_with_its_name() {
         "{msg}"
     );
 }
+
+/// An administrator's key whose users listing is refused (a proxy rule, a plugin): the
+/// observations are still collected, and the warning says what is missing.
+#[tokio::test]
+async fn a_refused_users_directory_is_a_warning_and_observations_go_on() {
+    let server = MockServer::start().await;
+    redmine_basics(&server).await;
+    let t1 = "2026-03-02T10:00:00Z";
+    Mock::given(path("/users.json"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&server)
+        .await;
+    Mock::given(path("/issues.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "issues": [{"id": 1, "updated_on": t1}], "total_count": 1
+        })))
+        .mount(&server)
+        .await;
+    mount_issue(&server, 1, t1).await;
+    std::env::set_var("TALLY_MOCK_REDMINE_KEY_3", KEY);
+    let connector = build(
+        "redmine-main",
+        settings(&server.uri(), "TALLY_MOCK_REDMINE_KEY_3"),
+    )
+    .unwrap();
+    let out = run_connector(connector.as_ref(), Some("2026-03-01T00:00:00Z".into())).await;
+    assert_eq!(out.result, Some(Ok(())));
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    let w = &out.warnings[0];
+    assert!(
+        w.contains("users directory") && w.contains("HTTP 403") && w.contains("administrator"),
+        "{w}"
+    );
+    assert!(!w.contains(KEY), "{w}");
+    assert!(out.records.iter().all(|r| matches!(r, Record::User(_))));
+    assert_eq!(out.records.len(), 1);
+}

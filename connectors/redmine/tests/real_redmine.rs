@@ -14,11 +14,14 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use common::{run_connector, Outcome};
 use serde_json::json;
 use support::{redmine_available, Api, Redmine};
-use tally_core::{Interaction, Record, SyncStatus, UserObservation};
-use tally_redmine::{build, Settings, KIND};
+use tally_core::{
+    Account, AccountStatus, Interaction, Record, SyncStatus, TwoStep, UserObservation,
+};
+use tally_redmine::{build, Settings, ADMINISTRATOR, KIND};
 
 /// (username, email, display name, interaction) of every user observation.
 type Seen = BTreeSet<(String, Option<String>, Option<String>, &'static str)>;
@@ -31,6 +34,46 @@ fn users(out: &Outcome) -> Vec<&UserObservation> {
             _ => None,
         })
         .collect()
+}
+
+fn accounts(out: &Outcome) -> Vec<&Account> {
+    out.records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Account(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An account as the directory should show it, read at `at`.
+#[allow(clippy::too_many_arguments)]
+fn expect_account(
+    at: DateTime<Utc>,
+    id: u64,
+    login: &str,
+    mail: &str,
+    name: &str,
+    status: AccountStatus,
+    admin: bool,
+    last_active: Option<&str>,
+    two_step: TwoStep,
+) -> Account {
+    Account {
+        system: "Redmine".into(),
+        at,
+        id: id.to_string(),
+        email: Some(mail.into()),
+        username: Some(login.into()),
+        display_name: Some(name.into()),
+        status,
+        billable: true,
+        product: admin.then(|| ADMINISTRATOR.to_string()),
+        last_active: last_active.map(|t| t.parse().unwrap()),
+        two_step: Some(two_step),
+        sso: None,
+        service_account: false,
+    }
 }
 
 fn seen_on(out: &Outcome, entity_id: &str) -> Seen {
@@ -90,7 +133,30 @@ async fn collects_from_a_real_redmine() {
         .user("carol", "Carol", "Diaz", "carol@corp.example")
         .await;
     let (dave, _) = api.user("dave", "Dave", "Quinn", "dave@corp.example").await;
-    api.user("eve", "Eve", "Adams", "eve@corp.example").await;
+    let (eve, _) = api.user("eve", "Eve", "Adams", "eve@corp.example").await;
+    // A seat nobody uses: an account that never signs in and never touches an issue.
+    let (idle, _) = api
+        .user("idle", "Ida", "Idle", "ida.idle@corp.example")
+        .await;
+    // A locked account: listed, but without access.
+    let (gone, _) = api
+        .user("gone", "Gus", "Gone", "gus@contractor.example")
+        .await;
+    api.put(
+        &format!("/users/{gone}.json"),
+        None,
+        json!({"user": {"status": 3}}),
+    )
+    .await;
+    // What the REST API cannot set: Ann signed in once and uses two-factor authentication.
+    tokio::task::block_in_place(|| {
+        redmine.runner(
+            "rails runner (sign-in time, two-factor)",
+            r#"User.find_by_login!("alee").update_columns(
+                 last_login_on: Time.utc(2026, 11, 20, 8, 0, 0), twofa_scheme: "totp")"#,
+        )
+    });
+    let me = api.get("/users/current.json").await["user"].clone();
     api.post(
         "/projects.json",
         None,
@@ -227,9 +293,119 @@ async fn collects_from_a_real_redmine() {
     )
     .unwrap();
     assert_eq!(connector.kind(), KIND);
+    let before = Utc::now();
     let first = run_connector(connector.as_ref(), None).await;
+    let after = Utc::now();
     assert_eq!(first.result, Some(Ok(())), "{:?}", first.warnings);
     assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+
+    // The directory: every account, read at one moment, with what Redmine says of it.
+    let listed = accounts(&first);
+    let at = listed.first().expect("the directory was read").at;
+    assert!(before <= at && at <= after, "{at}");
+    use AccountStatus::{Active, Disabled};
+    let mut expected_accounts = vec![
+        expect_account(
+            at,
+            me["id"].as_u64().unwrap(),
+            "admin",
+            me["mail"].as_str().unwrap(),
+            &format!(
+                "{} {}",
+                me["firstname"].as_str().unwrap(),
+                me["lastname"].as_str().unwrap()
+            ),
+            Active,
+            true,
+            None,
+            TwoStep::Disabled,
+        ),
+        expect_account(
+            at,
+            alee,
+            "alee",
+            "Ann.Lee@corp.example",
+            "Ann Lee",
+            Active,
+            false,
+            Some("2026-11-20T08:00:00Z"),
+            TwoStep::Enabled,
+        ),
+        expect_account(
+            at,
+            bob,
+            "bob",
+            "bob@corp.example",
+            "Bob Stone",
+            Active,
+            false,
+            None,
+            TwoStep::Disabled,
+        ),
+        expect_account(
+            at,
+            carol,
+            "carol",
+            "carol@corp.example",
+            "Carol Diaz",
+            Active,
+            false,
+            None,
+            TwoStep::Disabled,
+        ),
+        expect_account(
+            at,
+            dave,
+            "dave",
+            "dave@corp.example",
+            "Dave Quinn",
+            Active,
+            false,
+            None,
+            TwoStep::Disabled,
+        ),
+        expect_account(
+            at,
+            eve,
+            "eve",
+            "eve@corp.example",
+            "Eve Adams",
+            Active,
+            false,
+            None,
+            TwoStep::Disabled,
+        ),
+        expect_account(
+            at,
+            idle,
+            "idle",
+            "ida.idle@corp.example",
+            "Ida Idle",
+            Active,
+            false,
+            None,
+            TwoStep::Disabled,
+        ),
+        expect_account(
+            at,
+            gone,
+            "gone",
+            "gus@contractor.example",
+            "Gus Gone",
+            Disabled,
+            false,
+            None,
+            TwoStep::Disabled,
+        ),
+    ];
+    let mut got_accounts: Vec<Account> = listed.into_iter().cloned().collect();
+    got_accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    expected_accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(got_accounts, expected_accounts);
+    // The idle seat did nothing, the locked one neither: no observation of them.
+    assert!(users(&first)
+        .iter()
+        .all(|u| !matches!(u.username.as_deref(), Some("idle" | "gone"))));
 
     use Interaction::*;
     let mut expected = Seen::new();
@@ -323,7 +499,11 @@ async fn collects_from_a_real_redmine() {
     // ---- Phase 2: the same run again from the saved cursor: nothing new. ----
     let second = run_connector(connector.as_ref(), Some(cursor.clone())).await;
     assert_eq!(second.result, Some(Ok(())));
-    assert!(second.records.is_empty(), "{:?}", second.records);
+    // The directory is read again (the store keeps only what changed); nothing else.
+    assert!(users(&second).is_empty(), "{:?}", second.records);
+    assert_eq!(accounts(&second).len(), expected_accounts.len());
+    assert!(accounts(&second).iter().all(|a| a.at > at));
+    assert_eq!(accounts(&second).len(), second.records.len());
     assert!(second.checkpoints.is_empty(), "{:?}", second.checkpoints);
 
     // ---- Phase 3: a new comment; the next run reads only what changed. ----
@@ -370,6 +550,20 @@ async fn collects_from_a_real_redmine() {
     let newer = third.checkpoints.last().expect("the cursor moves");
     assert_ne!(newer, &cursor);
 
+    // ---- Phase 3b: `directory = false` reads no accounts. ----
+    let no_directory = build(
+        "redmine-main",
+        settings(
+            &redmine.url,
+            "TALLY_TEST_REDMINE_ADMIN_KEY",
+            json!({"projects": ["ops"], "directory": false, "system": "Redmine"}),
+        ),
+    )
+    .unwrap();
+    let quiet = run_connector(no_directory.as_ref(), Some(newer.clone())).await;
+    assert_eq!(quiet.result, Some(Ok(())));
+    assert!(quiet.records.is_empty(), "{:?}", quiet.records);
+
     // ---- Phase 4: a non-administrator's key: no emails (and a warning), all projects. ----
     std::env::set_var("TALLY_TEST_REDMINE_USER_KEY", &alee_key);
     let as_member = build(
@@ -381,10 +575,12 @@ async fn collects_from_a_real_redmine() {
     assert_eq!(fourth.result, Some(Ok(())));
     assert_eq!(fourth.warnings.len(), 1, "{:?}", fourth.warnings);
     assert!(
-        fourth.warnings[0].contains("administrator"),
+        fourth.warnings[0].contains("administrator")
+            && fourth.warnings[0].contains("no accounts are read"),
         "{}",
         fourth.warnings[0]
     );
+    assert!(accounts(&fourth).is_empty());
     let seen = seen_on(&fourth, &entity);
     // Other people's addresses are hidden from a member; logins and names are not.
     assert!(seen.contains(&(

@@ -218,6 +218,19 @@ impl Redmine {
         redmine
     }
 
+    /// Runs a Ruby script in the instance (`rails runner`), for what the REST API cannot
+    /// set (sign-in times, two-factor schemes). Blocking: takes a few seconds.
+    pub fn runner(&self, what: &str, script: &str) -> String {
+        let root = self.dir.path();
+        run(
+            root,
+            &root.join("app"),
+            what,
+            "bin/rails",
+            &["runner", script],
+        )
+    }
+
     fn server_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tally_core::{
+use tally_http::links::{link_target, split_keys};
+use tally_http::{CancellationToken, HttpClient, TokenPager, TokenPaging, TokenSource, Url};
+use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
     UserObservation,
 };
-use tally_http::links::{link_target, split_keys};
-use tally_http::{CancellationToken, HttpClient, TokenPager, TokenPaging, TokenSource, Url};
 use tokio::task::JoinSet;
 
 use crate::identity::{from_identity, html_mentions, person, NameRules, Person};

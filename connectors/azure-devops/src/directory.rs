@@ -16,8 +16,8 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use serde_json::Value;
-use tally_core::{Account, AccountStatus, ConnectorContext, ConnectorError, Record};
 use tally_http::{CancellationToken, HttpClient, HttpError, Url};
+use tally_model::{Account, AccountStatus, ConnectorContext, ConnectorError, Record};
 
 use crate::identity::{classify_unique, person, NameRules, Person};
 

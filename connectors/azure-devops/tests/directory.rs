@@ -14,7 +14,7 @@ use std::path::Path;
 use common::{example, fast, run, set_secret, SECRET};
 use serde_json::{json, Value};
 use tally_azure_devops::{AzureDevOpsConnector, Settings};
-use tally_core::{AccountStatus, Record};
+use tally_model::{AccountStatus, Record};
 use wiremock::matchers::{basic_auth, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

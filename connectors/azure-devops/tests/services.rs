@@ -11,7 +11,7 @@ use std::time::Instant;
 use common::{example, fast, run, set_secret, SECRET};
 use serde_json::{json, Value};
 use tally_azure_devops::{AzureDevOpsConnector, Settings};
-use tally_core::{Interaction, Record};
+use tally_model::{Interaction, Record};
 use wiremock::matchers::{
     basic_auth, method, path, path_regex, query_param, query_param_is_missing,
 };

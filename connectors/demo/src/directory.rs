@@ -28,7 +28,7 @@
 //! (about 6,200 accounts a read); the store keeps only what changed.
 
 use chrono::{DateTime, Utc};
-use tally_core::{Account, AccountStatus, Record, TwoStep};
+use tally_model::{Account, AccountStatus, Record, TwoStep};
 
 use crate::clock::{DAY, SPAN};
 use crate::generate::{Generator, Tagged, SEED};

@@ -7,7 +7,7 @@
 //! the data set in memory.
 
 use chrono::{DateTime, Utc};
-use tally_core::{
+use tally_model::{
     EntityRef, Integration, IntegrationEnd, IntegrationStatus, Interaction, Record, SyncRecord,
     SyncStatus, UserObservation,
 };

@@ -59,7 +59,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
-use tally_core::{Connector, ConnectorContext, ConnectorError, Record};
+use tally_model::{Connector, ConnectorContext, ConnectorError, Record};
 
 mod clock;
 mod directory;
@@ -76,15 +76,15 @@ pub const KIND: &str = "demo";
 /// This kind in tally's connector registry.
 pub struct Factory;
 
-impl tally_core::ConnectorFactory for Factory {
+impl tally_model::ConnectorFactory for Factory {
     type Settings = Settings;
     const KIND: &'static str = KIND;
     const DESCRIPTION: &'static str = "the built-in synthetic demo organisation";
 
     fn build(
         settings: Settings,
-        ctx: &tally_core::BuildContext<'_>,
-    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        ctx: &tally_model::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_model::Connector>, tally_model::ConnectorError> {
         Ok(std::sync::Arc::new(DemoConnector::new(
             ctx.name,
             settings.end.unwrap_or(ctx.as_of),

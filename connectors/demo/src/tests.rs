@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::OnceLock;
 
 use chrono::{Months, TimeDelta, TimeZone};
-use tally_core::{
+use tally_model::{
     Emit, Envelope, Integration, IntegrationStatus, Interaction, SyncRecord, SyncStatus,
     UserObservation,
 };
@@ -733,7 +733,7 @@ fn accounts_leave_the_usage_records_as_they_were() {
         .all(|(_, r)| matches!(r, Record::Account(_))));
 }
 
-fn accounts() -> impl Iterator<Item = (Option<u32>, &'static tally_core::Account)> {
+fn accounts() -> impl Iterator<Item = (Option<u32>, &'static tally_model::Account)> {
     data().iter().filter_map(|(p, r)| match r {
         Record::Account(a) => Some((*p, a)),
         _ => None,
@@ -743,8 +743,8 @@ fn accounts() -> impl Iterator<Item = (Option<u32>, &'static tally_core::Account
 /// Each account's state at `as_of`, with its person (SPEC §2: the latest read not after).
 fn accounts_at(
     as_of: DateTime<Utc>,
-) -> BTreeMap<(String, String), (Option<u32>, &'static tally_core::Account)> {
-    let mut out: BTreeMap<(String, String), (Option<u32>, &'static tally_core::Account)> =
+) -> BTreeMap<(String, String), (Option<u32>, &'static tally_model::Account)> {
+    let mut out: BTreeMap<(String, String), (Option<u32>, &'static tally_model::Account)> =
         BTreeMap::new();
     for (p, a) in accounts().filter(|(_, a)| a.at <= as_of) {
         let key = (a.system.clone(), a.id.clone());
@@ -770,7 +770,7 @@ fn seats_and_dormant(as_of: DateTime<Utc>) -> BTreeMap<String, (usize, usize)> {
     }
     let mut out: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for (p, a) in accounts_at(as_of).into_values() {
-        if a.status != tally_core::AccountStatus::Active || !a.billable || a.service_account {
+        if a.status != tally_model::AccountStatus::Active || !a.billable || a.service_account {
             continue;
         }
         let seen = p.and_then(|p| last_seen.get(&(p, a.system.as_str())).copied());
@@ -806,7 +806,7 @@ fn directories_have_dormant_seats_in_every_system_and_a_believable_share() {
 
 #[test]
 fn directories_look_like_each_systems_api() {
-    use tally_core::{AccountStatus::*, TwoStep};
+    use tally_model::{AccountStatus::*, TwoStep};
     let now = accounts_at(end());
     let of = |system: &'static str| {
         now.values()

@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tally_core::{
-    ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
-    UserObservation,
-};
 use tally_http::links::{link_target, split_keys};
 use tally_http::{
     CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging, Page, TokenPager,
     TokenPaging, TokenSource,
+};
+use tally_model::{
+    ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
+    UserObservation,
 };
 
 use crate::directory::{self, DirectoryError};

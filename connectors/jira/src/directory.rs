@@ -22,8 +22,8 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tally_core::{Account, AccountStatus, ConnectorContext, ConnectorError, Record};
 use tally_http::{CancellationToken, HttpClient, HttpError};
+use tally_model::{Account, AccountStatus, ConnectorContext, ConnectorError, Record};
 
 use crate::people::text;
 use crate::{time, Flavor};

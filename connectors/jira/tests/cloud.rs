@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use common::{fast, fixture, run, set_secret, SECRET};
 use serde_json::json;
-use tally_core::{Interaction, Record};
 use tally_jira::{JiraConnector, Settings};
+use tally_model::{Interaction, Record};
 use wiremock::matchers::{basic_auth, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 

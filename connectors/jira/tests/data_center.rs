@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use common::{fast, fixture, run, set_secret, SECRET};
 use serde_json::json;
-use tally_core::Interaction;
 use tally_jira::{JiraConnector, Settings};
+use tally_model::Interaction;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -143,7 +143,7 @@ async fn offset_pages_logins_and_wiki_mentions() {
     // The total is known on Data Center: progress says 2 of 2.
     assert!(r.emits.iter().any(|e| matches!(
         e,
-        tally_core::Emit::Progress {
+        tally_model::Emit::Progress {
             done: 2,
             total: Some(2)
         }

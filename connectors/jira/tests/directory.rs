@@ -18,8 +18,8 @@ mod common;
 
 use common::{fast, fixture, run, set_secret, SECRET};
 use serde_json::json;
-use tally_core::{Account, AccountStatus, Record};
 use tally_jira::{JiraConnector, Settings};
+use tally_model::{Account, AccountStatus, Record};
 use wiremock::matchers::query_param_is_missing;
 use wiremock::matchers::{basic_auth, bearer_token, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -5,12 +5,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration as Days, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use tally_core::{
+use tally_http::links::link_target;
+use tally_http::{CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging};
+use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
     UserObservation,
 };
-use tally_http::links::link_target;
-use tally_http::{CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging};
 use tokio::task::JoinSet;
 
 use crate::api::{

@@ -14,8 +14,8 @@
 //! reclaimed), and no bot accounts.
 
 use chrono::{DateTime, Utc};
-use tally_core::{Account, AccountStatus, ConnectorContext, ConnectorError, Record, TwoStep};
 use tally_http::{CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging};
+use tally_model::{Account, AccountStatus, ConnectorContext, ConnectorError, Record, TwoStep};
 
 use crate::api::User;
 

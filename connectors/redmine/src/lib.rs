@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use tally_core::{Connector, ConnectorContext, ConnectorError};
 use tally_http::settings::{http_options, validate_common, Common};
 use tally_http::{auth_from_settings, Auth, HttpClient};
+use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 pub use directory::ADMINISTRATOR;
 pub use mentions::mentioned_logins;
@@ -32,7 +32,7 @@ pub const KIND: &str = "redmine";
 /// This kind in tally's connector registry.
 pub struct Factory;
 
-impl tally_core::ConnectorFactory for Factory {
+impl tally_model::ConnectorFactory for Factory {
     type Settings = Settings;
     const KIND: &'static str = KIND;
     const DESCRIPTION: &'static str =
@@ -40,8 +40,8 @@ impl tally_core::ConnectorFactory for Factory {
 
     fn build(
         settings: Settings,
-        ctx: &tally_core::BuildContext<'_>,
-    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        ctx: &tally_model::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_model::Connector>, tally_model::ConnectorError> {
         build(ctx.name, settings)
     }
 }

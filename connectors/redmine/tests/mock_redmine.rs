@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::run_connector;
 use serde_json::json;
-use tally_core::Record;
+use tally_model::Record;
 use tally_redmine::{build, Settings};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use common::{run_connector, Outcome};
 use serde_json::json;
 use support::{redmine_available, Api, Redmine};
-use tally_core::{
+use tally_model::{
     Account, AccountStatus, Interaction, Record, SyncStatus, TwoStep, UserObservation,
 };
 use tally_redmine::{build, Settings, ADMINISTRATOR, KIND};

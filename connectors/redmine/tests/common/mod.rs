@@ -4,7 +4,7 @@
 // Each test binary reads part of it.
 #![allow(dead_code)]
 
-use tally_core::Record;
+use tally_model::Record;
 
 /// What one connector run emitted.
 #[derive(Debug, Default)]
@@ -17,7 +17,7 @@ pub struct Outcome {
 
 /// Runs `connector` with `cursor` and collects everything it emits.
 pub async fn run_connector(
-    connector: &dyn tally_core::Connector,
+    connector: &dyn tally_model::Connector,
     cursor: Option<String>,
 ) -> Outcome {
     let run = tally_http::testing::run(connector, cursor).await;

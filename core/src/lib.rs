@@ -1,10 +1,12 @@
 //! tally-core: the domain of tally — records, the connector trait, identity resolution,
 //! the store, the report and the export. No terminal, no command line, no HTTP client.
 
+pub mod access_sheets;
 pub mod collect;
 pub mod connector;
 pub mod export;
 pub mod identity;
+pub mod insights_export;
 pub mod model;
 pub mod plugin;
 pub mod report;

@@ -472,14 +472,16 @@ fn options_strategy() -> impl Strategy<Value = AccessOptions> {
         )
 }
 
+/// An identity tuple (system, [email, username, display name], service account).
+type TupleKey = (String, [Option<String>; 3], bool);
+/// A tuple and its latest observation in the window.
+type Tuple = (String, [Option<String>; 3], bool, DateTime<Utc>);
+
 /// What the store's reader hands the computation: distinct identity tuples with their
 /// latest observation in the Last 1 Year window.
-fn tuples(
-    records: &[Record],
-    o: &AccessOptions,
-) -> Vec<(String, [Option<String>; 3], bool, DateTime<Utc>)> {
+fn tuples(records: &[Record], o: &AccessOptions) -> Vec<Tuple> {
     let start = o.as_of.checked_sub_months(Months::new(12)).expect("start");
-    let mut latest: BTreeMap<(String, [Option<String>; 3], bool), DateTime<Utc>> = BTreeMap::new();
+    let mut latest: BTreeMap<TupleKey, DateTime<Utc>> = BTreeMap::new();
     for r in records {
         if let Record::User(u) = r {
             if u.at < start || u.at > o.as_of {
@@ -500,11 +502,7 @@ fn tuples(
         .collect()
 }
 
-fn pure(
-    accounts: &[Account],
-    tuples: &[(String, [Option<String>; 3], bool, DateTime<Utc>)],
-    o: &AccessOptions,
-) -> AccessInsights {
+fn pure(accounts: &[Account], tuples: &[Tuple], o: &AccessOptions) -> AccessInsights {
     let observed: Vec<ObservedIdentity<'_>> = tuples
         .iter()
         .map(|(s, [e, u, d], f, t)| ObservedIdentity {

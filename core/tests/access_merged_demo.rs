@@ -9,9 +9,12 @@ use tally_core::report::{build_report, ReportOptions};
 use tally_core::store::Store;
 use tally_core::Record;
 
-fn demo_reports(rules: IdentityRules) -> tally_core::report::Report {
-    let end: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().expect("time");
-    let records: Vec<Record> = tally_demo::records(end).collect();
+fn end() -> DateTime<Utc> {
+    "2026-11-01T00:00:00Z".parse().expect("time")
+}
+
+fn demo_store() -> (tempfile::TempDir, Store) {
+    let records: Vec<Record> = tally_demo::records(end()).collect();
     let dir = tempfile::tempdir().expect("dir");
     let mut store = Store::open(&dir.path().join("demo.db")).expect("store");
     store
@@ -19,14 +22,19 @@ fn demo_reports(rules: IdentityRules) -> tally_core::report::Report {
         .expect("writer")
         .write_all(&records)
         .expect("write");
-    let mut opts = ReportOptions::new(end);
+    (dir, store)
+}
+
+fn report(store: &Store, rules: IdentityRules) -> tally_core::report::Report {
+    let mut opts = ReportOptions::new(end());
     opts.rules = rules;
-    build_report(&store, &opts).expect("report")
+    build_report(store, &opts).expect("report")
 }
 
 #[test]
 fn the_demo_over_merges_come_first() {
-    let report = demo_reports(IdentityRules::default());
+    let (_dir, store) = demo_store();
+    let report = report(&store, IdentityRules::default());
     for window in [&report.six_months, &report.one_year] {
         let list = insights(window, &[]).largest_merged;
         let top: Vec<&str> = list.iter().take(2).map(|m| m.label.as_str()).collect();
@@ -55,11 +63,14 @@ fn the_demo_over_merges_come_first() {
 
     // With `admin` a generic handle the shared admin falls apart into its two accounts;
     // the Smiths still lead.
-    let report = demo_reports(IdentityRules {
-        generic_handles: vec!["admin".into()],
-        forced_merges: Vec::new(),
-    });
-    let list = insights(&report.six_months, &[]).largest_merged;
+    let generic = self::report(
+        &store,
+        IdentityRules {
+            generic_handles: vec!["admin".into()],
+            forced_merges: Vec::new(),
+        },
+    );
+    let list = insights(&generic.six_months, &[]).largest_merged;
     assert_eq!(list[0].label, "jane.smith@northwind.example", "{list:#?}");
     assert!(
         list.iter().all(|m| m.label != "admin@northwind.example"),

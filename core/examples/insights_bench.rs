@@ -157,6 +157,40 @@ fn run(db: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// CPU time of this thread so far (Linux `/proc/thread-self/schedstat`, ns), so that the
+/// phases can be told apart on a loaded machine; 0 where unavailable.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
+/// Where the time goes: each phase on its own, in CPU seconds of this thread.
+fn phases(db: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::open(db)?;
+    let mut opts = AccessOptions::new(as_of());
+    opts.managed_domains = vec!["corp.example".into()];
+    let c = cpu_s();
+    let accounts = store.accounts_at(as_of())?;
+    eprintln!(
+        "accounts_at: {} accounts, {:.2} s CPU",
+        accounts.len(),
+        cpu_s() - c
+    );
+    let c = cpu_s();
+    let insights = tally_core::report::access_insights(&store, &opts)?;
+    eprintln!(
+        "access_insights (accounts_at included): {:.2} s CPU",
+        cpu_s() - c
+    );
+    std::fs::create_dir_all(out)?;
+    let c = cpu_s();
+    write_insights(&insights, out)?;
+    eprintln!("write_insights: {:.2} s CPU", cpu_s() - c);
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
@@ -164,6 +198,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("prepare") if args.len() >= 3 => {
             prepare(Path::new(&args[2]), num(3, 100_000), num(4, 1_000_000))
         }
+        Some("phases") if args.len() >= 4 => phases(Path::new(&args[2]), Path::new(&args[3])),
         Some("run") if args.len() >= 4 => run(Path::new(&args[2]), Path::new(&args[3])),
         _ => Err(
             "usage: insights_bench prepare DB [accounts] [observations] | run DB OUT_DIR".into(),

@@ -215,9 +215,9 @@ fn class_of(email: Option<&str>, managed: &FxHashSet<String>) -> Class {
 /// not after `as_of` (for two records with the same key and `at`, the first given wins,
 /// as the store keeps the first stored). `observed` are the distinct identity tuples of
 /// the Last 1 Year window with their latest observation in it.
-pub fn access_insights_from(
-    accounts: &[Account],
-    observed: &[ObservedIdentity<'_>],
+pub fn access_insights_from<'a>(
+    accounts: &'a [Account],
+    observed: &[ObservedIdentity<'a>],
     opts: &AccessOptions,
 ) -> AccessInsights {
     let as_of = opts.as_of;
@@ -240,12 +240,7 @@ pub fn access_insights_from(
         .enumerate()
         .filter(|(_, a)| a.at <= as_of)
         .collect();
-    states.sort_by(|(i, a), (j, b)| {
-        (a.system.trim(), a.id.trim())
-            .cmp(&(b.system.trim(), b.id.trim()))
-            .then_with(|| b.at.cmp(&a.at))
-            .then_with(|| i.cmp(j))
-    });
+    states.sort_by_cached_key(|&(i, a)| (a.system.trim(), a.id.trim(), std::cmp::Reverse(a.at), i));
     states.dedup_by(|later, first| {
         (later.1.system.trim(), later.1.id.trim()) == (first.1.system.trim(), first.1.id.trim())
     });
@@ -323,11 +318,25 @@ pub fn access_insights_from(
         (u != u32::MAX).then_some(u as usize)
     };
 
+    // Systems by number, so that (user, system) pairs are one integer: hashing a name
+    // for each of hundreds of thousands of pairs is what this loop would otherwise cost.
+    let mut system_ids: FxHashMap<&str, u64> = FxHashMap::default();
+    let mut system_names: Vec<&str> = Vec::new();
+    let mut system_id = |name: &'a str| -> u64 {
+        *system_ids.entry(name).or_insert_with(|| {
+            system_names.push(name);
+            system_names.len() as u64 - 1
+        })
+    };
+    let pair = |u: usize, system: u64| ((u as u64) << 32) | system;
+    let held_systems: Vec<u64> = held.iter().map(|h| system_id(h.system)).collect();
     // The latest observation of each user in each system.
-    let mut seen: FxHashMap<(usize, &str), DateTime<Utc>> = FxHashMap::default();
+    let mut seen: FxHashMap<u64, DateTime<Utc>> = FxHashMap::default();
     for (k, o) in observed.iter().enumerate() {
         if let Some(u) = user_at(held.len() + k) {
-            let slot = seen.entry((u, o.system.trim())).or_insert(o.last_seen);
+            let slot = seen
+                .entry(pair(u, system_id(o.system.trim())))
+                .or_insert(o.last_seen);
             *slot = (*slot).max(o.last_seen);
         }
     }
@@ -359,7 +368,7 @@ pub fn access_insights_from(
     let mut rows = Vec::with_capacity(held.len());
     let mut dormant_seats = Vec::new();
     let mut systems: BTreeMap<&str, SystemAccess> = BTreeMap::new();
-    let mut has_account: FxHashSet<(usize, &str)> = FxHashSet::default();
+    let mut has_account: FxHashSet<u64> = FxHashSet::default();
     // Per user holding an account with access that is not a service account: any of them
     // active, and the systems where it holds seats.
     let mut people: BTreeMap<usize, (bool, BTreeSet<&str>)> = BTreeMap::new();
@@ -374,9 +383,9 @@ pub fn access_insights_from(
             person_of_user[u]
         });
         if let Some(u) = user {
-            has_account.insert((u, h.system));
+            has_account.insert(pair(u, held_systems[i]));
         }
-        let observed_at = user.and_then(|u| seen.get(&(u, h.system)).copied());
+        let observed_at = user.and_then(|u| seen.get(&pair(u, held_systems[i])).copied());
         let last_activity = a.last_active.filter(|t| *t <= as_of).max(observed_at);
         let active = last_activity.is_some_and(|t| t >= active_since);
         let seat = h.has_access && a.billable && !h.service_account;
@@ -450,15 +459,20 @@ pub fn access_insights_from(
 
     // Seen without an account: users observed in a system that has accounts, holding
     // none there, and not service accounts.
-    let mut seen_without: FxHashSet<(&str, usize)> = FxHashSet::default();
-    for &(u, system) in seen.keys() {
-        if !user_service[u] && systems.contains_key(system) && !has_account.contains(&(u, system)) {
-            seen_without.insert((system, u));
+    // Each key of `seen` is one (user, system) pair already.
+    let mut without: Vec<u64> = vec![0; system_names.len()];
+    for &key in seen.keys() {
+        let u = (key >> 32) as usize;
+        if !user_service[u] && !has_account.contains(&key) {
+            if let Some(n) = without.get_mut((key & 0xffff_ffff) as usize) {
+                *n += 1;
+            }
         }
     }
-    for (system, _) in seen_without {
-        if let Some(sys) = systems.get_mut(system) {
-            sys.seen_without_account += 1;
+    for (name, n) in system_names.iter().zip(without) {
+        // Only a system with accounts at `as_of` has a row.
+        if let Some(sys) = systems.get_mut(name) {
+            sys.seen_without_account = n;
         }
     }
 

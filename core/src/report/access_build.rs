@@ -272,8 +272,10 @@ pub fn access_insights_from<'a>(
         .filter(|o| o.last_seen >= year_start && o.last_seen <= as_of)
         .collect();
 
-    // One identity pass over the pool: every account at `as_of`, then every tuple.
-    let inputs: Vec<IdentityInput<'_>> = held
+    // One identity pass over the pool: every account at `as_of`, then every tuple. Equal
+    // identifier triples (the same person's tuple in several systems, an account and its
+    // owner's observations) always resolve alike, so each is resolved once.
+    let pool: Vec<IdentityInput<'_>> = held
         .iter()
         .map(|h| IdentityInput {
             email: h.account.email.as_deref(),
@@ -286,33 +288,55 @@ pub fn access_insights_from<'a>(
             display_name: o.display_name,
         }))
         .collect();
+    let mut distinct: FxHashMap<IdentityInput<'_>, u32> = FxHashMap::default();
+    let mut inputs: Vec<IdentityInput<'_>> = Vec::new();
+    let input_of: Vec<u32> = pool
+        .iter()
+        .map(|i| {
+            *distinct.entry(*i).or_insert_with(|| {
+                inputs.push(*i);
+                u32::try_from(inputs.len() - 1).unwrap_or(u32::MAX)
+            })
+        })
+        .collect();
+    drop((pool, distinct));
     let resolution = identity::resolve(&inputs, &opts.rules);
     drop(inputs);
     let users = resolution.users.len();
-    let mut user_of = vec![u32::MAX; held.len() + observed.len()];
-    // A user is a service account when any of its observations or accounts says so, or
-    // any of their identifiers matches a pattern (SPEC §3 applied to the pool).
-    let mut user_service = vec![false; users];
+    let mut user_of_input = vec![u32::MAX; input_of.len()];
     for (u, user) in resolution.users.iter().enumerate() {
         let code = u32::try_from(u).unwrap_or(u32::MAX);
         for &m in &user.members {
-            user_of[m] = code;
-            let flagged = match m.checked_sub(held.len()) {
-                None => held[m].service_account,
-                Some(k) => {
-                    let o = observed[k];
-                    o.service_account
-                        || matches(
-                            o.email.and_then(identity::normalize_email).as_deref(),
-                            o.username,
-                            o.display_name,
-                        )
-                }
-            };
-            user_service[u] |= flagged;
+            user_of_input[m] = code;
         }
     }
     drop(resolution);
+    let user_of: Vec<u32> = input_of
+        .iter()
+        .map(|&i| user_of_input.get(i as usize).copied().unwrap_or(u32::MAX))
+        .collect();
+    drop((input_of, user_of_input));
+    // A user is a service account when any of its observations or accounts says so, or
+    // any of their identifiers matches a pattern (SPEC §3 applied to the pool).
+    let mut user_service = vec![false; users];
+    for (m, &u) in user_of.iter().enumerate() {
+        let Some(slot) = user_service.get_mut(u as usize) else {
+            continue;
+        };
+        *slot |= match m.checked_sub(held.len()) {
+            None => held[m].service_account,
+            Some(k) => {
+                let o = observed[k];
+                o.service_account
+                    || (!patterns.is_empty()
+                        && matches(
+                            o.email.and_then(identity::normalize_email).as_deref(),
+                            o.username,
+                            o.display_name,
+                        ))
+            }
+        };
+    }
     let user_at = |m: usize| -> Option<usize> {
         let u = user_of[m];
         (u != u32::MAX).then_some(u as usize)

@@ -123,8 +123,13 @@ fn io_err(path: &Path, source: io::Error) -> ExportError {
 /// `dest` as the file to write: an existing directory gets [`ZIP_NAME`] inside it;
 /// anything else must name a file in an existing directory.
 fn resolve_destination(dest: &Path) -> Result<PathBuf, ExportError> {
+    resolve_destination_as(dest, ZIP_NAME)
+}
+
+/// [`resolve_destination`] with another file name for a directory (`Insights.xlsx`).
+pub(crate) fn resolve_destination_as(dest: &Path, name: &str) -> Result<PathBuf, ExportError> {
     if dest.is_dir() {
-        return Ok(dest.join(ZIP_NAME));
+        return Ok(dest.join(name));
     }
     // `out/` that does not exist was meant as a directory; writing a file called `out`
     // would surprise.
@@ -219,7 +224,7 @@ fn create_temp_file(dir: &Path, target: &Path) -> Result<(File, PathBuf), Export
 /// Writes `target` by writing a dot-file next to it, fsyncing it and renaming it into
 /// place. On any error the temporary file is removed and an existing `target` is left
 /// as it was. Errors name `target`, the path the user asked for.
-fn write_atomically<F>(target: &Path, write: F) -> Result<(), ExportError>
+pub(crate) fn write_atomically<F>(target: &Path, write: F) -> Result<(), ExportError>
 where
     F: FnOnce(BufWriter<File>) -> Result<BufWriter<File>, ExportError>,
 {
@@ -333,7 +338,7 @@ pub(crate) struct Formats {
 }
 
 impl Formats {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Formats {
             header: Format::new()
                 .set_bold()

@@ -2,9 +2,11 @@
 //! reports, the sheets and the exports. No terminal, no command line, no HTTP client, and
 //! nothing from `connectors/`: the records and the `Connector` trait come from `tally-model`.
 
+pub mod access_sheets;
 pub mod collect;
 pub mod export;
 pub mod identity;
+pub mod insights_export;
 pub mod report;
 pub mod sheets;
 pub mod store;

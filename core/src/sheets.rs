@@ -259,7 +259,7 @@ impl<R, S> Sheet<R, S> {
     }
 }
 
-const fn text<R>(
+pub(crate) const fn text<R>(
     header: &'static str,
     short: &'static str,
     width: usize,
@@ -275,7 +275,7 @@ const fn text<R>(
     }
 }
 
-const fn count<R>(
+pub(crate) const fn count<R>(
     header: &'static str,
     short: &'static str,
     value: for<'a> fn(&'a R) -> Value<'a>,
@@ -290,7 +290,7 @@ const fn count<R>(
     }
 }
 
-const fn time<R>(
+pub(crate) const fn time<R>(
     header: &'static str,
     short: &'static str,
     value: for<'a> fn(&'a R) -> Value<'a>,
@@ -307,7 +307,7 @@ const fn time<R>(
 
 /// The same column, left out of the terminal UI's table (it stays in the workbook and
 /// the detail pane).
-const fn off_screen<R>(mut column: Column<R>) -> Column<R> {
+pub(crate) const fn off_screen<R>(mut column: Column<R>) -> Column<R> {
     column.on_screen = false;
     column
 }

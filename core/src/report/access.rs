@@ -94,9 +94,11 @@ pub struct AccountRow {
     pub display_name: Option<String>,
     /// The primary email of the account's person (SPEC §9), if any.
     pub person_email: Option<String>,
-    /// The account's person: rows with the same value are one person. Only within one
-    /// `AccessInsights`.
-    pub person: usize,
+    /// The account's person: rows with the same value are one person, numbered from 0 in
+    /// the order of their first account. Only within one `AccessInsights`. `None` for an
+    /// account without any email, username or display name: SPEC §3 resolves no user from
+    /// it, so it counts in its system's figures but is nobody's account.
+    pub person: Option<usize>,
     pub status: AccountStatus,
     pub product: Option<String>,
     pub billable: bool,

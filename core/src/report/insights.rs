@@ -52,6 +52,8 @@ pub struct MergedUser {
     /// The user's first email, else username, else display name.
     pub label: String,
     pub emails: usize,
+    /// Distinct display names (compared as identity resolution compares them).
+    pub display_names: usize,
     pub usernames: usize,
     pub systems: usize,
     pub identified_by: Rule,
@@ -61,9 +63,24 @@ pub struct MergedUser {
 }
 
 impl MergedUser {
-    /// Distinct emails plus distinct usernames: the size the ranking uses.
+    /// Distinct emails plus distinct usernames.
     pub fn identifiers(&self) -> usize {
         self.emails + self.usernames
+    }
+
+    /// How strongly the user looks like several people merged into one, strongest first
+    /// when sorted ascending: two emails or two names are two people far more often than
+    /// a person with several logins is, so emails count first, then display names, then
+    /// usernames and systems.
+    fn rank(&self) -> impl Ord + '_ {
+        use std::cmp::Reverse;
+        (
+            Reverse(self.emails),
+            Reverse(self.display_names),
+            Reverse(self.usernames),
+            Reverse(self.systems),
+            &self.label,
+        )
     }
 }
 
@@ -88,7 +105,8 @@ pub struct Insights {
     /// Service accounts seen in each system, sorted by system; systems without any are left out.
     pub service_accounts_by_system: Vec<(String, u64)>,
     pub sync_outcomes: Vec<SyncOutcome>,
-    /// Users with the most distinct emails and usernames (at least two), largest first.
+    /// Users with two or more distinct emails, display names or usernames, those with the
+    /// signs of different people merged into one first (see [`MergedUser`]'s ranking).
     pub largest_merged: Vec<MergedUser>,
 }
 
@@ -203,10 +221,11 @@ pub fn insights(report: &WindowReport, managed_domains: &[String]) -> Insights {
     let mut largest_merged: Vec<MergedUser> = report
         .users
         .iter()
-        .filter(|u| u.emails.len() + u.usernames.len() >= 2)
+        .filter(|u| u.emails.len() >= 2 || u.display_names.len() >= 2 || u.usernames.len() >= 2)
         .map(|u| MergedUser {
             label: label(u),
             emails: u.emails.len(),
+            display_names: u.display_names.len(),
             usernames: u.usernames.len(),
             systems: u.observed_in.len(),
             identified_by: u.identified_by,
@@ -215,13 +234,8 @@ pub fn insights(report: &WindowReport, managed_domains: &[String]) -> Insights {
             service_account: u.service_account,
         })
         .collect();
-    // Largest first; the label breaks ties so the list does not depend on input order.
-    largest_merged.sort_by(|a, b| {
-        b.identifiers()
-            .cmp(&a.identifiers())
-            .then_with(|| b.systems.cmp(&a.systems))
-            .then_with(|| a.label.cmp(&b.label))
-    });
+    // The label breaks ties so the list does not depend on input order.
+    largest_merged.sort_by(|a, b| a.rank().cmp(&b.rank()));
     largest_merged.truncate(LARGEST_MERGED);
 
     Insights {
@@ -458,14 +472,54 @@ mod tests {
             .iter()
             .map(|m| (m.label.as_str(), m.identifiers()))
             .collect();
-        assert_eq!(
-            labels,
-            vec![("admin@corp.example", 5), ("di@corp.example", 2)]
-        );
+        // One email with one username is one person's ordinary pair, not a merge.
+        assert_eq!(labels, vec![("admin@corp.example", 5)]);
         assert_eq!(
             i.largest_merged[0].shared_handles,
             vec!["admin".to_string()]
         );
         assert_eq!(i.largest_merged[0].systems, 2);
+    }
+
+    #[test]
+    fn largest_merged_puts_the_signs_of_different_people_first() {
+        let recent = at(2026, 10, 20);
+        let systems = [
+            ("Jira", recent),
+            ("GitHub", recent),
+            ("GitLab", recent),
+            ("ServiceNow", recent),
+        ];
+        // One person with one email and a login per system: the most identifiers.
+        let priya = user(
+            &["priya.patel@corp.example"],
+            &["ppatel", "priya.patel", "priyap"],
+            &systems,
+        );
+        // Two emails and two names behind one shared handle: two people.
+        let mut smiths = user(
+            &["jane.smith@corp.example", "john.smith@corp.example"],
+            &["jsmith"],
+            &systems[..2],
+        );
+        smiths.display_names = vec!["Jane Smith".into(), "John Smith".into()];
+        // One email, but two different names: likely two people too.
+        let mut names = user(&["cy@corp.example"], &["cy"], &systems[..1]);
+        names.display_names = vec!["Cy Young".into(), "Cyrus Vance".into()];
+        let r = report(vec![priya, names, smiths]);
+        let i = insights(&r, &[]);
+        let order: Vec<(&str, usize, usize, usize)> = i
+            .largest_merged
+            .iter()
+            .map(|m| (m.label.as_str(), m.emails, m.display_names, m.usernames))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("jane.smith@corp.example", 2, 2, 1),
+                ("cy@corp.example", 1, 2, 1),
+                ("priya.patel@corp.example", 1, 0, 3),
+            ]
+        );
     }
 }

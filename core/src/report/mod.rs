@@ -1,9 +1,13 @@
 //! SPEC §4: windows and counts -> `Report`; SPEC §9: accounts -> `AccessInsights`.
 
 pub mod access;
+mod access_build;
 mod build;
 pub mod insights;
 mod types;
 
+pub use access_build::{
+    access_insights, access_insights_from, read_access_insights, AccessOptions, ObservedIdentity,
+};
 pub use build::{build_report, read_report, window, ReportOptions};
 pub use types::*;

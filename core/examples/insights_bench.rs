@@ -1,0 +1,213 @@
+//! Access-insights benchmark (issue 11 item 5, the insights half): 100,000 accounts in
+//! five directories plus 1,000,000 observations in a store, then `access_insights` and
+//! `Insights.xlsx` timed on their own. Each phase is its own process, so that
+//! `/usr/bin/time -v` reports the insights' peak memory without the generator's:
+//!
+//! ```sh
+//! cargo build --release -p tally-core --example insights_bench
+//! target/release/examples/insights_bench prepare /tmp/ins.db [accounts] [observations]
+//! /usr/bin/time -v target/release/examples/insights_bench run /tmp/ins.db /tmp/out
+//! target/release/examples/insights_bench phases /tmp/ins.db /tmp/out   # CPU per phase
+//! ```
+//!
+//! Measured 2026-12-01 on the shared 2-core machine at load average ~7 (other engineers
+//! compiling; the job got ~50% of a core): `run` 5.6–8.9 s wall, 2.8–4.4 s CPU (user +
+//! sys), peak RSS 185 MiB; `phases`: accounts_at 0.38 s, access_insights 1.50 s (with
+//! accounts_at), write_insights 1.69 s CPU. To be re-measured on a quiet machine.
+
+use std::path::Path;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use tally_core::insights_export::write_insights;
+use tally_core::report::{read_access_insights, AccessOptions};
+use tally_core::store::Store;
+use tally_core::{Account, AccountStatus, Interaction, Record, TwoStep, UserObservation};
+
+const SYSTEMS: [&str; 5] = ["Jira", "Azure DevOps", "ServiceNow", "GitHub", "GitLab"];
+
+fn as_of() -> DateTime<Utc> {
+    "2026-11-01T00:00:00Z".parse().unwrap_or_default()
+}
+
+/// A small deterministic generator (xorshift): the same arguments give the same store.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// Person `p`'s identifiers as system `s` shows them: some systems hide the email, some
+/// have logins of their own, as the real directories do.
+fn ids(p: u64, s: usize) -> (Option<String>, Option<String>, Option<String>) {
+    let domain = if p.is_multiple_of(7) {
+        "contractor.example"
+    } else {
+        "corp.example"
+    };
+    let email = format!("user{p}@{domain}");
+    let name = format!("User {p}");
+    match s {
+        0 => ((!p.is_multiple_of(5)).then_some(email), None, Some(name)),
+        1 => (Some(email), None, Some(name)),
+        2 => (Some(email), Some(format!("user{p}")), Some(name)),
+        3 => (None, Some(format!("gh-user{p}")), Some(name)),
+        _ => (Some(email), Some(format!("user{p}")), Some(name)),
+    }
+}
+
+fn prepare(db: &Path, accounts: u64, observations: u64) -> Result<(), Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let mut store = Store::open(db)?;
+    let mut rng = Rng(0x5eed_1234_abcd);
+    let read_at = as_of() - Duration::hours(6);
+    // Every person holds accounts in two systems on average.
+    let people = accounts / 2;
+    let mut records = Vec::with_capacity(100_000);
+    let flush =
+        |records: &mut Vec<Record>, store: &mut Store| -> Result<(), Box<dyn std::error::Error>> {
+            store.writer()?.write_all(records)?;
+            records.clear();
+            Ok(())
+        };
+    for n in 0..accounts {
+        let p = n / 2;
+        let s = ((n % 2) * 2 + p % 3) as usize % SYSTEMS.len();
+        let (email, username, display_name) = ids(p, s);
+        let last = rng.below(200);
+        records.push(Record::Account(Account {
+            system: SYSTEMS[s].into(),
+            at: read_at,
+            id: format!("{s}-{n}"),
+            email,
+            username,
+            display_name,
+            status: if rng.below(20) == 0 {
+                AccountStatus::Disabled
+            } else {
+                AccountStatus::Active
+            },
+            billable: !(s == 1 && rng.below(5) == 0),
+            product: Some(if s == 1 { "Basic" } else { "Standard" }.into()),
+            last_active: (last < 180).then(|| as_of() - Duration::days(last as i64)),
+            two_step: match rng.below(3) {
+                0 => Some(TwoStep::Enabled),
+                1 => Some(TwoStep::Disabled),
+                _ => None,
+            },
+            sso: (s != 3).then(|| rng.below(2) == 0),
+            service_account: rng.below(100) == 0,
+        }));
+        if records.len() == records.capacity() {
+            flush(&mut records, &mut store)?;
+        }
+    }
+    // A tenth of the observers hold no account (seen without an account).
+    let observers = people + people / 10;
+    for _ in 0..observations {
+        let p = rng.below(observers);
+        let s = rng.below(SYSTEMS.len() as u64) as usize;
+        let (email, username, display_name) = ids(p, s);
+        let minutes = rng.below(18 * 30 * 24 * 60) as i64;
+        records.push(Record::User(UserObservation {
+            system: SYSTEMS[s].into(),
+            at: as_of() - Duration::minutes(minutes),
+            email,
+            username,
+            display_name,
+            interaction: Interaction::Updater,
+            project: Some(format!("P{}", p % 40)),
+            entity_type: None,
+            entity_id: None,
+            service_account: false,
+        }));
+        if records.len() == records.capacity() {
+            flush(&mut records, &mut store)?;
+        }
+    }
+    flush(&mut records, &mut store)?;
+    eprintln!(
+        "prepare: {accounts} accounts, {observations} observations in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn run(db: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(out)?;
+    let mut opts = AccessOptions::new(as_of());
+    opts.managed_domains = vec!["corp.example".into()];
+    let started = Instant::now();
+    let insights = read_access_insights(db, &opts)?;
+    let computed = started.elapsed();
+    let path = write_insights(&insights, out)?;
+    let total = started.elapsed();
+    eprintln!(
+        "insights: {} accounts, {} people with access, {} dormant seats; computed in {:.2} s, {} written in {:.2} s, total {:.2} s",
+        insights.accounts.len(),
+        insights.people.with_access,
+        insights.dormant_seats.len(),
+        computed.as_secs_f64(),
+        path.display(),
+        (total - computed).as_secs_f64(),
+        total.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// CPU time of this thread so far (Linux `/proc/thread-self/schedstat`, ns), so that the
+/// phases can be told apart on a loaded machine; 0 where unavailable.
+fn cpu_s() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
+/// Where the time goes: each phase on its own, in CPU seconds of this thread.
+fn phases(db: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let store = Store::open(db)?;
+    let mut opts = AccessOptions::new(as_of());
+    opts.managed_domains = vec!["corp.example".into()];
+    let c = cpu_s();
+    let accounts = store.accounts_at(as_of())?;
+    eprintln!(
+        "accounts_at: {} accounts, {:.2} s CPU",
+        accounts.len(),
+        cpu_s() - c
+    );
+    let c = cpu_s();
+    let insights = tally_core::report::access_insights(&store, &opts)?;
+    eprintln!(
+        "access_insights (accounts_at included): {:.2} s CPU",
+        cpu_s() - c
+    );
+    std::fs::create_dir_all(out)?;
+    let c = cpu_s();
+    write_insights(&insights, out)?;
+    eprintln!("write_insights: {:.2} s CPU", cpu_s() - c);
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    match args.get(1).map(String::as_str) {
+        Some("prepare") if args.len() >= 3 => {
+            prepare(Path::new(&args[2]), num(3, 100_000), num(4, 1_000_000))
+        }
+        Some("phases") if args.len() >= 4 => phases(Path::new(&args[2]), Path::new(&args[3])),
+        Some("run") if args.len() >= 4 => run(Path::new(&args[2]), Path::new(&args[3])),
+        _ => Err(
+            "usage: insights_bench prepare DB [accounts] [observations] | run DB OUT_DIR".into(),
+        ),
+    }
+}

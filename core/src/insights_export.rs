@@ -1,0 +1,89 @@
+//! [`AccessInsights`] -> `Insights.xlsx` or the JSON document of SPEC §9, written
+//! atomically like `Usage Reports.zip` (a temporary file renamed into place), with the
+//! conventions of SPEC §5: real date-times, `(UTC)` headers, frozen headers, autofilters.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use rust_xlsxwriter::{DocProperties, Workbook};
+
+use crate::access_sheets::{self as sheets, people_metrics, INSIGHTS_NAME};
+use crate::export::{resolve_destination_as, write_atomically, write_sheet, ExportError, Formats};
+use crate::export::{ExportOptions, EXCEL_MAX_ROWS};
+use crate::report::access::AccessInsights;
+
+/// Whether `dest` asks for JSON: a name ending in `.json` (any case) that is not an
+/// existing directory.
+fn wants_json(dest: &Path) -> bool {
+    !dest.is_dir()
+        && dest
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Writes the access insights to `dest`: JSON when it ends in `.json`, else the workbook
+/// (a directory means `dest/Insights.xlsx`). Returns the path written.
+pub fn write_insights(insights: &AccessInsights, dest: &Path) -> Result<PathBuf, ExportError> {
+    write_insights_with(insights, dest, &ExportOptions::default())
+}
+
+/// [`write_insights`] with explicit options (rows per sheet).
+pub fn write_insights_with(
+    insights: &AccessInsights,
+    dest: &Path,
+    options: &ExportOptions,
+) -> Result<PathBuf, ExportError> {
+    let target = resolve_destination_as(dest, INSIGHTS_NAME)?;
+    let bytes = if wants_json(dest) {
+        insights_json_bytes(insights).map_err(|e| ExportError::Io {
+            path: target.clone(),
+            source: e.into(),
+        })?
+    } else {
+        insights_workbook_bytes_with(insights, options)?
+    };
+    write_atomically(&target, |mut w| {
+        w.write_all(&bytes).map_err(|e| ExportError::Io {
+            path: target.clone(),
+            source: e,
+        })?;
+        Ok(w)
+    })?;
+    Ok(target)
+}
+
+/// The JSON document of SPEC §9 (`--insights x.json`, `GET /api/insights`).
+pub fn insights_json_bytes(insights: &AccessInsights) -> Result<Vec<u8>, serde_json::Error> {
+    serde_json::to_vec_pretty(insights)
+}
+
+/// `Insights.xlsx` as bytes.
+pub fn insights_workbook_bytes(insights: &AccessInsights) -> Result<Vec<u8>, ExportError> {
+    insights_workbook_bytes_with(insights, &ExportOptions::default())
+}
+
+/// [`insights_workbook_bytes`] with explicit options.
+pub fn insights_workbook_bytes_with(
+    insights: &AccessInsights,
+    options: &ExportOptions,
+) -> Result<Vec<u8>, ExportError> {
+    let mut wb = Workbook::new();
+    wb.set_zip_compression_level(3);
+    // Creation time = as_of, so the same insights give the same bytes.
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title("Access Insights")
+            .set_author("tally")
+            .set_creation_datetime(&insights.as_of),
+    );
+    let fmt = Formats::new();
+    let rows = options.max_rows_per_sheet.clamp(2, EXCEL_MAX_ROWS);
+    let metrics = people_metrics(insights);
+    write_sheet(&mut wb, &fmt, &sheets::PEOPLE_WITH_ACCESS, &metrics, rows)?;
+    write_sheet(&mut wb, &fmt, &sheets::SYSTEMS, insights, rows)?;
+    write_sheet(&mut wb, &fmt, &sheets::DOMAINS, insights, rows)?;
+    write_sheet(&mut wb, &fmt, &sheets::DORMANT_SEATS, insights, rows)?;
+    let largest = write_sheet(&mut wb, &fmt, &sheets::ACCOUNTS, insights, rows)?;
+    wb.use_zip_large_file(largest >= u64::from(u32::MAX));
+    Ok(wb.save_to_buffer()?)
+}

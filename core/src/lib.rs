@@ -1,6 +1,7 @@
 //! tally-core: the domain of tally — records, the connector trait, identity resolution,
 //! the store, the report and the export. No terminal, no command line, no HTTP client.
 
+pub mod access_views;
 pub mod collect;
 pub mod connector;
 pub mod export;

@@ -9,8 +9,13 @@
 
 mod app;
 mod draw;
+mod layout;
+mod state;
 #[cfg(test)]
 mod tests;
+mod theme;
+mod views;
+mod widgets;
 
 use std::io::{self, Stdout};
 use std::path::{Path, PathBuf};
@@ -265,6 +270,8 @@ pub fn build(path: &Path, options: &ReportOptions, managed: &[String]) -> Result
     Ok(Built {
         report,
         insights,
+        // SPEC §9 is computed next to the report once `report::access` has its engine.
+        access: None,
         computed_at,
         took: started.elapsed(),
     })
@@ -279,8 +286,8 @@ pub fn app_for(setup: &Setup, log_path: PathBuf) -> App {
         .collect();
     let mut app = App::new(rows, setup.options.as_of, log_path);
     match &setup.source {
-        Source::Demo(reason) => app.demo = Some(reason.clone()),
-        Source::Config(p) => app.config_path = Some(p.clone()),
+        Source::Demo(reason) => app.shared.demo = Some(reason.clone()),
+        Source::Config(p) => app.shared.config_path = Some(p.clone()),
     }
     app
 }

@@ -41,7 +41,7 @@ pub static DORMANT_SEATS: Sheet<DormantSeat, AccessInsights> = Sheet {
         text("Product", "Product", 30, |r| opt(&r.product)),
         Column {
             header: "Last Activity (UTC)",
-            short: "Last active",
+            short: "Activity",
             kind: Kind::Time,
             width: 0,
             on_screen: true,

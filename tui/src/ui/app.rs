@@ -257,7 +257,11 @@ impl App {
     fn maybe_build(&mut self) -> Vec<Command> {
         // A large store takes a while to read: leave the writer at least twice that long
         // between builds, so rebuilding never takes most of the machine while collecting.
-        let took = self.shared.built.as_ref().map_or(Duration::ZERO, |b| b.took);
+        let took = self
+            .shared
+            .built
+            .as_ref()
+            .map_or(Duration::ZERO, |b| b.took);
         let gap = REBUILD_EVERY.max(took * 3);
         let now = self.shared.now;
         let due = match self.last_build {
@@ -343,8 +347,8 @@ impl App {
             KeyCode::Char('/') => {
                 // The view on screen filters if it can; else the first view that can.
                 if !self.views[self.current].start_filter(&self.shared, body) {
-                    if let Some(i) = (0..count)
-                        .find(|&i| self.views[i].start_filter(&self.shared, body))
+                    if let Some(i) =
+                        (0..count).find(|&i| self.views[i].start_filter(&self.shared, body))
                     {
                         self.current = i;
                     }

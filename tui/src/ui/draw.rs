@@ -80,14 +80,20 @@ fn tab_texts(app: &App, width: usize) -> Vec<String> {
     if fits(&short) {
         return short;
     }
-    app.views
+    // The current tab whole, the others sharing what is left, cut with `…`.
+    let current = width_of(&short[app.current]) + 2;
+    let others = app.views.len().saturating_sub(1).max(1);
+    let each = (width.saturating_sub(current) / others)
+        .saturating_sub(2)
+        .max(1);
+    short
         .iter()
         .enumerate()
-        .map(|(i, v)| {
+        .map(|(i, text)| {
             if i == app.current {
-                label(i, v.short())
+                text.clone()
             } else {
-                digit_for(i).map(String::from).unwrap_or_default()
+                fit(text, each)
             }
         })
         .collect()
@@ -96,7 +102,10 @@ fn tab_texts(app: &App, width: usize) -> Vec<String> {
 fn draw_tabs(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.shared.theme;
     let mut spans = Vec::new();
-    for (i, text) in tab_texts(app, usize::from(area.width)).into_iter().enumerate() {
+    for (i, text) in tab_texts(app, usize::from(area.width))
+        .into_iter()
+        .enumerate()
+    {
         if i == app.current {
             spans.push(Span::styled(format!("[{text}]"), t.selected));
         } else {
@@ -151,7 +160,8 @@ fn bar_hints(app: &App) -> Vec<String> {
         .filter(|c| c.bar)
         .map(|c| {
             let what = c.what.split([' ', '(']).next().unwrap_or(c.what);
-            format!("{} {what}", c.keys)
+            let key = c.keys.split("  ").next().unwrap_or(c.keys);
+            format!("{key} {what}")
         })
         .collect()
 }
@@ -229,7 +239,10 @@ fn draw_help(app: &App, frame: &mut Frame) {
             None => v.title().to_owned(),
         })
         .collect();
-    lines.push(Line::styled(format!(" Views: {}", views.join(" · ")), t.dim));
+    lines.push(Line::styled(
+        format!(" Views: {}", views.join(" · ")),
+        t.dim,
+    ));
     lines.push(Line::raw(""));
     lines.push(Line::styled(format!(" {}", app.view().title()), t.title));
     lines.extend(app.view().commands().iter().map(|c| help_line(app, c)));
@@ -245,7 +258,11 @@ fn draw_help(app: &App, frame: &mut Frame) {
         ),
         t.dim,
     ));
-    let area = centered(frame.area(), 90, u16::try_from(lines.len() + 4).unwrap_or(u16::MAX));
+    let area = centered(
+        frame.area(),
+        90,
+        u16::try_from(lines.len() + 4).unwrap_or(u16::MAX),
+    );
     frame.render_widget(Clear, area);
     frame.render_widget(
         Paragraph::new(lines)

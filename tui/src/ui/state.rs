@@ -142,5 +142,4 @@ impl Shared {
             .and_then(|b| b.access.as_ref())
             .filter(|a| !a.accounts.is_empty())
     }
-    }
 }

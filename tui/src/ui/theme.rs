@@ -33,9 +33,7 @@ impl Theme {
                 .fg(Color::Black)
                 .bg(Color::Cyan)
                 .add_modifier(Modifier::BOLD),
-            header: Style::new()
-                .fg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
+            header: Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
             selected: Style::new()
                 .bg(Color::DarkGray)
                 .fg(Color::White)

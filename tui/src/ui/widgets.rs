@@ -35,6 +35,41 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// A line cut to `width`, ending in `…` when cut; its spans keep their styles.
+pub fn fit_line(line: Line<'static>, width: usize) -> Line<'static> {
+    let total: usize = line.spans.iter().map(|s| width_of(&s.content)).sum();
+    if total <= width {
+        return line;
+    }
+    let Line {
+        spans,
+        style,
+        alignment,
+    } = line;
+    let mut out = Vec::new();
+    let mut used = 0;
+    for span in spans {
+        let w = width_of(&span.content);
+        let room = width - used;
+        if w < room {
+            used += w;
+            out.push(span);
+            continue;
+        }
+        if room > 0 {
+            let mut cut: String = span.content.chars().take(room - 1).collect();
+            cut.push('…');
+            out.push(Span::styled(cut, span.style));
+        }
+        break;
+    }
+    Line {
+        spans: out,
+        style,
+        alignment,
+    }
+}
+
 /// [`fit`], then padded to exactly `width` (left-aligned text).
 pub fn cell_left(s: &str, width: usize) -> String {
     let s = fit(s, width);
@@ -56,7 +91,12 @@ pub fn spinner(ticks: u64) -> &'static str {
 
 /// A bar of `parts` (count, style, symbol) out of `whole`, `width` cells, the rest `░`.
 /// Rounds so that a non-zero part never vanishes and the parts never exceed the width.
-pub fn stacked(parts: &[(u64, Style, char)], whole: u64, width: usize, theme: &Theme) -> Vec<Span<'static>> {
+pub fn stacked(
+    parts: &[(u64, Style, char)],
+    whole: u64,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Span<'static>> {
     let whole = whole.max(1) as f64;
     let mut spans = Vec::new();
     let mut used = 0;
@@ -111,6 +151,9 @@ mod tests {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
         assert_eq!(cell_right("12", 4), "  12");
+        let line = fit_line(Line::from(vec![Span::raw("ab"), Span::raw("cdef")]), 4);
+        let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+        assert_eq!(text, "abc…");
     }
 
     #[test]

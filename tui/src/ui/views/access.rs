@@ -8,11 +8,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 use tally_core::access_views::DORMANT_SEATS;
+use tally_core::model::AccountStatus;
 use tally_core::report::access::{AccessInsights, DormantSeat};
 
-use super::table::SheetTable;
+use super::table::{column_lines, SheetTable};
 use super::users::field;
-use super::{draw_waiting, max_scroll, page_columns, render_page, scroll_key, titled, Cmd, View, SCROLL_KEYS};
+use super::{
+    draw_waiting, max_scroll, page_columns, render_page, scroll_key, titled, Cmd, View, SCROLL_KEYS,
+};
 use crate::ui::state::Shared;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{cell_left, cell_right, fit, heading, stacked, thousands};
@@ -84,7 +87,12 @@ pub fn sections(a: &AccessInsights, width: usize, t: &Theme) -> Vec<Vec<Line<'st
         format!("active ({} days)", a.active_days),
         thousands(p.active)
     ))];
-    spans.extend(stacked(&[(p.active, t.done, '█')], p.with_access, bars(36), t));
+    spans.extend(stacked(
+        &[(p.active, t.done, '█')],
+        p.with_access,
+        bars(36),
+        t,
+    ));
     out.push(Line::from(spans));
     out.push(Line::raw(format!(
         "  {:<22}{:>9}",
@@ -100,10 +108,14 @@ pub fn sections(a: &AccessInsights, width: usize, t: &Theme) -> Vec<Vec<Line<'st
         .max()
         .unwrap_or(6)
         .clamp(6, 16);
-    let mut out = vec![heading("Accounts per system", "with access, not service accounts", t)];
+    let mut out = vec![heading(
+        "Accounts per system",
+        "with access, not service accounts",
+        t,
+    )];
     out.push(Line::styled(
         format!(
-            "  {} {:>8} {:>7} {:>7} {:>7}  █ active ▒ dormant seat",
+            "  {} {:>8} {:>7} {:>7} {:>7}",
             cell_left("system", name),
             "accounts",
             "seats",
@@ -130,31 +142,41 @@ pub fn sections(a: &AccessInsights, width: usize, t: &Theme) -> Vec<Vec<Line<'st
         out.push(Line::from(spans));
     }
     out.push(Line::styled(
+        "  of the accounts: █ active ▒ dormant seats ░ the rest",
+        t.dim,
+    ));
+    out.push(Line::raw(""));
+    out.push(Line::styled(
         format!(
-            "  {} {:>8} {:>7}",
-            cell_left("", name),
+            "  {} {:>8} {:>13}",
+            cell_left("system", name),
             "service",
-            "no acct"
+            "seen, no acct"
         ),
         t.dim,
     ));
     for s in &a.systems {
-        out.push(Line::from(vec![
-            Span::raw(format!(
-                "  {} {:>8} {:>7}",
-                cell_left(&s.system, name),
-                thousands(s.service_accounts),
-                thousands(s.seen_without_account),
-            )),
-            Span::styled("  service accounts · seen without an account", t.dim),
-        ]));
+        out.push(Line::raw(format!(
+            "  {} {:>8} {:>13}",
+            cell_left(&s.system, name),
+            thousands(s.service_accounts),
+            thousands(s.seen_without_account),
+        )));
     }
+    out.push(Line::styled(
+        "  service accounts with access; people seen there without an account",
+        t.dim,
+    ));
     sections.push(out);
 
-    let mut out = vec![heading("Sign-in per system", "two-step verification and SSO", t)];
+    let mut out = vec![heading(
+        "Sign-in per system",
+        "two-step verification and SSO",
+        t,
+    )];
     out.push(Line::styled(
         format!(
-            "  {} {:>7} {:>7} {:>7} {:>7}  █ on ▒ off ░ unknown",
+            "  {} {:>7} {:>7} {:>7} {:>7}",
             cell_left("system", name),
             "2-step",
             "off",
@@ -181,25 +203,28 @@ pub fn sections(a: &AccessInsights, width: usize, t: &Theme) -> Vec<Vec<Line<'st
         ));
         out.push(Line::from(spans));
     }
+    out.push(Line::styled("  two-step: █ on ▒ off ░ unknown", t.dim));
+    out.push(Line::raw(""));
     out.push(Line::styled(
         format!(
-            "  {} {:>7} {:>7} {:>7}",
-            cell_left("", name),
+            "  {} {:>7} {:>8} {:>7}",
+            cell_left("system", name),
             "managed",
-            "extern.",
+            "external",
             "unknown"
         ),
         t.dim,
     ));
     for s in &a.systems {
         out.push(Line::raw(format!(
-            "  {} {:>7} {:>7} {:>7}",
+            "  {} {:>7} {:>8} {:>7}",
             cell_left(&s.system, name),
             thousands(s.managed),
             thousands(s.external),
             thousands(s.unknown)
         )));
     }
+    out.push(Line::styled("  by the account's own email", t.dim));
     sections.push(out);
 
     let mut out = vec![heading("Domains with access", "people by primary email", t)];
@@ -211,8 +236,17 @@ pub fn sections(a: &AccessInsights, width: usize, t: &Theme) -> Vec<Vec<Line<'st
             cell_left(&d.domain, domain),
             cell_right(&thousands(d.people), 7)
         ))];
-        let (style, symbol) = if d.managed { (t.fill, '█') } else { (t.fill2, '▒') };
-        spans.extend(stacked(&[(d.people, style, symbol)], top, bars(domain + 22), t));
+        let (style, symbol) = if d.managed {
+            (t.fill, '█')
+        } else {
+            (t.fill2, '▒')
+        };
+        spans.extend(stacked(
+            &[(d.people, style, symbol)],
+            top,
+            bars(domain + 22),
+            t,
+        ));
         spans.push(Span::styled(
             if d.managed { " managed" } else { " external" },
             t.dim,
@@ -221,7 +255,10 @@ pub fn sections(a: &AccessInsights, width: usize, t: &Theme) -> Vec<Vec<Line<'st
     }
     if a.domains.len() > DOMAINS {
         out.push(Line::styled(
-            format!("  … and {} more domains", thousands((a.domains.len() - DOMAINS) as u64)),
+            format!(
+                "  … and {} more domains",
+                thousands((a.domains.len() - DOMAINS) as u64)
+            ),
             t.dim,
         ));
     }
@@ -280,7 +317,10 @@ impl View for AccessView {
             a.active_days, a.dormant_days
         );
         frame.render_widget(
-            titled(fit(&title, usize::from(body.width).saturating_sub(2)), shared),
+            titled(
+                fit(&title, usize::from(body.width).saturating_sub(2)),
+                shared,
+            ),
             body,
         );
         if let Some(columns) = Self::columns(shared, body) {
@@ -290,27 +330,24 @@ impl View for AccessView {
 }
 
 /// The selected dormant seat, and every other account of its person with its activity.
-fn dormant_detail(seat: &DormantSeat, a: &AccessInsights, _compact: bool, t: &Theme) -> Vec<Line<'static>> {
-    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
+fn dormant_detail(
+    seat: &DormantSeat,
+    a: &AccessInsights,
+    _compact: bool,
+    t: &Theme,
+) -> Vec<Line<'static>> {
     let never = |at: Option<chrono::DateTime<chrono::Utc>>| {
         at.map_or("never".to_owned(), crate::ui::widgets::minute)
     };
-    let mut lines = vec![
-        field("Account", format!("{} in {}", seat.id, seat.system), t),
-        field("Email", opt(&seat.email), t),
-        field("Username", opt(&seat.username), t),
-        field("Display name", opt(&seat.display_name), t),
-        field("Product", opt(&seat.product), t),
-        field("Last activity (UTC)", never(seat.last_activity), t),
-        Line::styled(
-            format!(
-                "A seat with no activity in the {} days before as of.",
-                a.dormant_days
-            ),
-            t.dim,
+    let mut lines = column_lines(&DORMANT_SEATS, seat, t);
+    lines.push(Line::styled(
+        format!(
+            "A seat with no activity in the {} days before as of.",
+            a.dormant_days
         ),
-        Line::raw(""),
-    ];
+        t.dim,
+    ));
+    lines.push(Line::raw(""));
     let Some(own) = a.accounts.get(seat.account) else {
         return lines;
     };
@@ -329,14 +366,16 @@ fn dormant_detail(seat: &DormantSeat, a: &AccessInsights, _compact: bool, t: &Th
         lines.push(Line::raw("  none: this is their only account"));
     }
     for acc in others {
-        let what = if acc.dormant {
-            "dormant seat"
-        } else if acc.active {
-            "active"
-        } else if acc.seat {
-            "seat, idle"
-        } else {
-            "no seat"
+        let what = match (acc.seat, acc.dormant, acc.active) {
+            (true, true, _) => "dormant seat",
+            (true, false, true) => "active seat",
+            (true, false, false) => "seat",
+            (false, _, true) => "active, no seat",
+            (false, _, false) => "no seat",
+        };
+        let disabled = match acc.status {
+            AccountStatus::Active => "",
+            AccountStatus::Disabled => ", disabled",
         };
         let name = acc
             .username
@@ -344,9 +383,8 @@ fn dormant_detail(seat: &DormantSeat, a: &AccessInsights, _compact: bool, t: &Th
             .or_else(|| acc.email.clone())
             .unwrap_or_else(|| acc.id.clone());
         lines.push(Line::raw(format!(
-            "  {} · {name} · {} · {what} · last {}",
+            "  {} · {name} · {what}{disabled} · last {}",
             acc.system,
-            acc.status.as_str(),
             never(acc.last_activity)
         )));
     }

@@ -14,7 +14,9 @@ use super::insights::{computed, monthly_chart};
 use super::{scroll_key, titled, waiting_lines, Cmd, View};
 use crate::ui::state::{Collection, ConnectorRow, Shared};
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{cell_left, cell_right, fit, share, spinner, stacked, thousands, width_of};
+use crate::ui::widgets::{
+    cell_left, cell_right, fit, share, spinner, stacked, thousands, width_of,
+};
 
 /// Width of the progress bar in the connectors table.
 const PROGRESS_BAR: usize = 10;
@@ -47,7 +49,9 @@ fn problems(connectors: &[ConnectorRow]) -> Vec<(String, bool)> {
     connectors
         .iter()
         .filter_map(|c| match &c.state {
-            ConnectorState::Failed(reason) => Some((format!("✗ {} failed: {reason}", c.name), true)),
+            ConnectorState::Failed(reason) => {
+                Some((format!("✗ {} failed: {reason}", c.name), true))
+            }
             _ => c.last_problem.as_ref().map(|p| {
                 (
                     format!(
@@ -65,7 +69,9 @@ fn problems(connectors: &[ConnectorRow]) -> Vec<(String, bool)> {
 
 /// Rows a problem line takes when wrapped at `width`.
 fn rows_of(text: &str, width: u16) -> usize {
-    width_of(text).div_ceil(usize::from(width.max(1))).clamp(1, PROBLEM_ROWS)
+    width_of(text)
+        .div_ceil(usize::from(width.max(1)))
+        .clamp(1, PROBLEM_ROWS)
 }
 
 pub fn areas(body: Rect, shared: &Shared) -> Areas {
@@ -74,19 +80,12 @@ pub fn areas(body: Rect, shared: &Shared) -> Areas {
         .map(|(p, _)| rows_of(p, body.width))
         .sum();
     let problem_rows = u16::try_from(problem_rows).unwrap_or(u16::MAX);
-    let headline = shared
-        .current()
-        .map_or(1, |w| w.summary.headline().len()) as u16
-        + 2;
+    let headline = shared.current().map_or(1, |w| w.summary.headline().len()) as u16 + 2;
     let systems = shared.current().map_or(0, |w| w.user_counts.len()) as u16 + 2;
     let middle = headline.max(systems);
     // The table holds every connector if it can; it never squeezes the headline out.
     let table_want = shared.connectors.len() as u16 + 3;
-    let table = table_want.min(
-        body.height
-            .saturating_sub(1 + problem_rows + middle)
-            .max(4),
-    );
+    let table = table_want.min(body.height.saturating_sub(1 + problem_rows + middle).max(4));
     let [status, connectors, problems, middle_area, chart] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(table),
@@ -168,7 +167,10 @@ fn status_line(shared: &Shared) -> Line<'static> {
         Collection::Finished { took } => Line::from(vec![
             Span::raw(" Collection: "),
             Span::styled("✓ done", t.done),
-            Span::raw(format!(" in {:.1}s · {records} records ", took.as_secs_f64())),
+            Span::raw(format!(
+                " in {:.1}s · {records} records ",
+                took.as_secs_f64()
+            )),
             Span::styled("(r collects again)", t.dim),
         ]),
         Collection::Failed(e) => Line::styled(format!(" Collection: ✗ failed: {e}"), t.failed),
@@ -202,7 +204,13 @@ impl Dashboard {
         let mut widths: Vec<usize> = headers
             .iter()
             .enumerate()
-            .map(|(i, h)| rows.iter().map(|r| width_of(&r[i])).chain([width_of(h)]).max().unwrap_or(0))
+            .map(|(i, h)| {
+                rows.iter()
+                    .map(|r| width_of(&r[i]))
+                    .chain([width_of(h)])
+                    .max()
+                    .unwrap_or(0)
+            })
             .collect();
         widths[5] = widths[5].max(PROGRESS_BAR + 5);
         let inner = usize::from(area.width).saturating_sub(2);
@@ -266,8 +274,12 @@ impl Dashboard {
     fn draw_headline(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
         let t = &shared.theme;
         let title = match &shared.built {
-            Some(b) => format!(" Headline · {:.1}s ", b.took.as_secs_f64()),
-            None => " Headline ".to_owned(),
+            Some(b) => format!(
+                " {} · built in {:.1}s ",
+                shared.window.label(),
+                b.took.as_secs_f64()
+            ),
+            None => format!(" {} ", shared.window.label()),
         };
         let number = usize::from(area.width).saturating_sub(2 + HEADLINE_LABEL);
         let lines = match shared.current() {
@@ -281,7 +293,10 @@ impl Dashboard {
                     let value = cell_right(&thousands(value), number);
                     // The total in bold, its four rules indented under it.
                     if i == 0 {
-                        Line::styled(format!("{}{value}", cell_left(label, HEADLINE_LABEL)), t.bold)
+                        Line::styled(
+                            format!("{}{value}", cell_left(label, HEADLINE_LABEL)),
+                            t.bold,
+                        )
                     } else if i <= Rule::ALL.len() {
                         Line::from(vec![
                             Span::styled(cell_left(&format!("  {label}"), HEADLINE_LABEL), t.dim),
@@ -355,7 +370,10 @@ impl View for Dashboard {
     }
 
     fn commands(&self) -> Vec<Cmd> {
-        vec![Cmd::new("j k ↑ ↓", "scroll the connectors (when more than fit)")]
+        vec![Cmd::new(
+            "j k ↑ ↓",
+            "scroll the connectors (when more than fit)",
+        )]
     }
 
     fn on_key(&mut self, key: KeyEvent, shared: &Shared, body: Rect) -> bool {

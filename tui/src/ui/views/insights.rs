@@ -12,7 +12,9 @@ use ratatui::Frame;
 use tally_core::report::insights::{Insights, ACTIVE_DAYS};
 use tally_core::report::{MonthlyActive, WindowReport};
 
-use super::{draw_waiting, page_columns, render_page, max_scroll, scroll_key, titled, Cmd, View, SCROLL_KEYS};
+use super::{
+    draw_waiting, max_scroll, page_columns, render_page, scroll_key, titled, Cmd, View, SCROLL_KEYS,
+};
 use crate::ui::state::{Built, Shared};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{fit, heading, share, stacked, thousands, width_of};
@@ -63,9 +65,17 @@ fn who(shared: &Shared) -> &'static str {
 
 /// Monthly activity as bars (or one sparkline row when short), the current month marked
 /// `*` partial.
-pub fn monthly_chart(frame: &mut Frame, area: Rect, months: &[MonthlyActive], shared: &Shared, note: &str) {
+pub fn monthly_chart(
+    frame: &mut Frame,
+    area: Rect,
+    months: &[MonthlyActive],
+    shared: &Shared,
+    note: &str,
+) {
     let t = &shared.theme;
-    let partial = months.last().is_some_and(|m| is_partial(&m.month, shared.as_of));
+    let partial = months
+        .last()
+        .is_some_and(|m| is_partial(&m.month, shared.as_of));
     let mut title = format!(" {} · {} ", who(shared), shared.window.label());
     if partial {
         title.push_str("· * month in progress ");
@@ -73,9 +83,15 @@ pub fn monthly_chart(frame: &mut Frame, area: Rect, months: &[MonthlyActive], sh
     if !note.is_empty() {
         title.push_str(&format!("· {note} "));
     }
-    let block = titled(fit(&title, usize::from(area.width).saturating_sub(2)), shared);
+    let block = titled(
+        fit(&title, usize::from(area.width).saturating_sub(2)),
+        shared,
+    );
     if months.is_empty() {
-        frame.render_widget(Paragraph::new("no activity in this window").block(block), area);
+        frame.render_widget(
+            Paragraph::new("no activity in this window").block(block),
+            area,
+        );
         return;
     }
     let inner = block.inner(area);
@@ -116,12 +132,20 @@ pub fn monthly_chart(frame: &mut Frame, area: Rect, months: &[MonthlyActive], sh
     let bars: Vec<Bar> = months
         .iter()
         .map(|m| {
-            let star = if is_partial(&m.month, shared.as_of) { "*" } else { "" };
+            let star = if is_partial(&m.month, shared.as_of) {
+                "*"
+            } else {
+                ""
+            };
             // `yyyy-mm`, else `mm/yy`, else `mm`: whichever fits the bar with its mark.
             let label = if usize::from(bar_width) > width_of(&m.month) {
                 m.month.clone()
             } else if bar_width >= 6 {
-                format!("{}/{}", m.month.get(5..7).unwrap_or(""), m.month.get(2..4).unwrap_or(""))
+                format!(
+                    "{}/{}",
+                    m.month.get(5..7).unwrap_or(""),
+                    m.month.get(2..4).unwrap_or("")
+                )
             } else {
                 m.month.get(5..7).unwrap_or("").to_owned()
             };
@@ -180,7 +204,10 @@ pub fn sections(
             width,
         )));
         out.push(Line::styled(
-            fit("  set [identity] managed_domains to split managed / external", width),
+            fit(
+                "  set [identity] managed_domains to split managed / external",
+                width,
+            ),
             t.dim,
         ));
     }
@@ -202,14 +229,21 @@ pub fn sections(
     }
     if ins.domains.len() > 8 {
         out.push(Line::styled(
-            format!("  … and {} more domains", thousands(ins.domains.len() as u64 - 8)),
+            format!(
+                "  … and {} more domains",
+                thousands(ins.domains.len() as u64 - 8)
+            ),
             t.dim,
         ));
     }
     sections.push(std::mem::take(&mut out));
 
     if accounts {
-        out.push(heading(&format!("Seen in the last {ACTIVE_DAYS} days, per system"), "observations", t));
+        out.push(heading(
+            &format!("Seen in the last {ACTIVE_DAYS} days, per system"),
+            "observations",
+            t,
+        ));
         out.push(Line::styled(
             fit("  active accounts and seats: see the Access view", width),
             t.dim,
@@ -218,7 +252,10 @@ pub fn sections(
         out.push(heading("Active users per system", "", t));
     }
     out.push(Line::styled(
-        fit(&format!("  █ seen in the {ACTIVE_DAYS} days before as of, ░ not"), width),
+        fit(
+            &format!("  █ seen in the {ACTIVE_DAYS} days before as of, ░ not"),
+            width,
+        ),
         t.dim,
     ));
     for s in &ins.active_by_system {
@@ -244,7 +281,10 @@ pub fn sections(
         spans.extend(share((r.percent * 10.0) as u64, 1000, bars(40), t));
         out.push(Line::from(spans));
     }
-    out.push(Line::styled(format!("  of {} users", thousands(total)), t.dim));
+    out.push(Line::styled(
+        format!("  of {} users", thousands(total)),
+        t.dim,
+    ));
     sections.push(std::mem::take(&mut out));
 
     out.push(heading("Service accounts per system", "", t));
@@ -252,7 +292,11 @@ pub fn sections(
         out.push(Line::raw("  none"));
     }
     for (system, n) in &ins.service_accounts_by_system {
-        out.push(Line::raw(format!("  {:<18} {:>7}", fit(system, 18), thousands(*n))));
+        out.push(Line::raw(format!(
+            "  {:<18} {:>7}",
+            fit(system, 18),
+            thousands(*n)
+        )));
     }
     sections.push(std::mem::take(&mut out));
 
@@ -370,7 +414,10 @@ impl View for InsightsView {
             shared,
             &computed(built),
         );
-        let block = titled(format!("{title}· {} · j/k scroll ", computed(built)), shared);
+        let block = titled(
+            format!("{title}· {} · j/k scroll ", computed(built)),
+            shared,
+        );
         frame.render_widget(block, text);
         render_page(frame, columns, self.offset);
     }

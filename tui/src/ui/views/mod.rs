@@ -18,6 +18,7 @@ use ratatui::Frame;
 
 use super::layout;
 use super::state::Shared;
+use super::widgets::fit_line;
 
 /// A key a view (or the app) understands, as help and the status bar show it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +124,10 @@ pub fn titled(title: String, shared: &Shared) -> Block<'static> {
 
 /// A page of sections that scrolls as a whole: its columns and their lines, sections
 /// spread over the columns so they end about level.
-pub fn page_columns(inner: Rect, sections: Vec<Vec<Line<'static>>>) -> Vec<(Rect, Vec<Line<'static>>)> {
+pub fn page_columns(
+    inner: Rect,
+    sections: Vec<Vec<Line<'static>>>,
+) -> Vec<(Rect, Vec<Line<'static>>)> {
     let areas = layout::page_columns(inner);
     let mut columns: Vec<(Rect, Vec<Line<'static>>)> =
         areas.into_iter().map(|a| (a, Vec::new())).collect();
@@ -175,6 +179,11 @@ pub fn render_page(frame: &mut Frame, columns: Vec<(Rect, Vec<Line<'static>>)>, 
     for (area, lines) in columns {
         let end = lines.len().saturating_sub(usize::from(area.height));
         let scroll = u16::try_from(offset.min(end)).unwrap_or(u16::MAX);
+        // Never clipped silently: what is wider than its column ends in `…`.
+        let lines: Vec<Line> = lines
+            .into_iter()
+            .map(|l| fit_line(l, usize::from(area.width)))
+            .collect();
         frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), area);
     }
 }

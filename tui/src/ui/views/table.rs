@@ -10,8 +10,8 @@ use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState
 use ratatui::Frame;
 use tally_core::report::WindowReport;
 use tally_core::sheets::{
-    Column, Kind, Sheet, Value, DETAILED_USER_REPORT, ENTITY_TYPE_COUNT,
-    INTEGRATED_PROJECT_COUNT, SYNCED_DATA_COUNT, UNIQUE_USER_COUNT,
+    Column, Kind, Sheet, Value, DETAILED_USER_REPORT, ENTITY_TYPE_COUNT, INTEGRATED_PROJECT_COUNT,
+    SYNCED_DATA_COUNT, UNIQUE_USER_COUNT,
 };
 
 use super::{draw_waiting, titled, Cmd, TableInfo, View};
@@ -31,7 +31,7 @@ pub type Missing = fn(&Shared) -> Vec<Line<'static>>;
 /// few enough that a million-row report does not stall a key press.
 const MEASURE_ROWS: usize = 2_000;
 /// A text column squeezed for room keeps at least this many characters.
-const MIN_TEXT: usize = 12;
+const MIN_TEXT: usize = 10;
 /// A time squeezed for room shows its date only.
 const DATE_ONLY: usize = 10;
 const MINUTE: usize = 16;
@@ -172,12 +172,16 @@ impl<R, S> SheetTable<R, S> {
             .iter()
             .enumerate()
             .filter(|(_, c)| c.on_screen)
-            .map(|(i, c)| Spec {
-                column: i,
-                kind: c.kind,
-                content: self.content[i],
-                long: width_of(c.header),
-                short: width_of(c.short),
+            .map(|(i, c)| {
+                // The sorted column's header has room for its ` ▲`.
+                let arrow = if self.sort == Some(i) { 2 } else { 0 };
+                Spec {
+                    column: i,
+                    kind: c.kind,
+                    content: self.content[i],
+                    long: width_of(c.header) + arrow,
+                    short: width_of(c.short) + arrow,
+                }
             })
             .collect();
         plan_columns(&specs, usize::from(width).saturating_sub(CHROME))
@@ -217,32 +221,54 @@ impl<R, S> SheetTable<R, S> {
         };
     }
 
-    fn sort_hint(&self, on_screen: &[Planned]) -> String {
+    /// `short`: the column's short header, for a narrow title.
+    fn sort_hint(&self, on_screen: &[Planned], short: bool) -> String {
         let reversed = if self.reverse { ", reversed" } else { "" };
         match self.sort {
             None => format!("report order{reversed}"),
             Some(c) => {
-                let header = self.sheet.columns[c].header;
+                let column = &self.sheet.columns[c];
+                let header = if short { column.short } else { column.header };
                 let hidden = if on_screen.iter().any(|p| p.column == c) {
                     ""
                 } else {
-                    " (not on screen)"
+                    " (off screen)"
                 };
                 format!("sorted by {header}{reversed}{hidden}")
             }
         }
     }
 
+    /// The table's title: what, of what, in which order — the sort hint kept when room
+    /// runs out, the scope given up first.
+    fn title(&self, plan: &[Planned], scope: &str, width: usize) -> String {
+        let name = self.sheet.name;
+        let candidates = [
+            format!(" {name} · {scope} · {} ", self.sort_hint(plan, false)),
+            format!(" {name} · {} ", self.sort_hint(plan, false)),
+            format!(" {name} · {} ", self.sort_hint(plan, true)),
+        ];
+        let fitting = candidates.iter().find(|t| width_of(t) <= width);
+        fit(fitting.unwrap_or(&candidates[2]), width)
+    }
+
     fn filter_line(&self, shared: &Shared, noun: &str) -> Line<'static> {
         let t = &shared.theme;
         let shown = self.order.len() - usize::from(self.totals_last && !self.order.is_empty());
-        let matching = format!("{} of {} {noun}", thousands(shown as u64), thousands(self.total as u64));
+        let matching = format!(
+            "{} of {} {noun}",
+            thousands(shown as u64),
+            thousands(self.total as u64)
+        );
         if self.editing {
             Line::from(vec![
                 Span::styled(" Filter: ", t.header),
                 Span::raw(self.filter.clone()),
                 Span::styled("▏", t.bold),
-                Span::styled(format!("  {matching} match · Enter keep · Esc clear"), t.dim),
+                Span::styled(
+                    format!("  {matching} match · Enter keep · Esc clear"),
+                    t.dim,
+                ),
             ])
         } else if self.filter.is_empty() {
             Line::from(vec![
@@ -284,7 +310,14 @@ impl<R, S> SheetTable<R, S> {
             }
             KeyCode::PageUp | KeyCode::PageDown => {
                 let page = self.page(body) as isize;
-                self.move_by(if key.code == KeyCode::PageUp { -page } else { page }, body);
+                self.move_by(
+                    if key.code == KeyCode::PageUp {
+                        -page
+                    } else {
+                        page
+                    },
+                    body,
+                );
                 return true;
             }
             _ => return true,
@@ -355,7 +388,13 @@ pub fn plan_columns(specs: &[Spec], avail: usize) -> Vec<Planned> {
     }
 }
 
-fn try_plan(specs: &[Spec], avail: usize, short: bool, squeeze: bool, date_only: bool) -> Option<Vec<Planned>> {
+fn try_plan(
+    specs: &[Spec],
+    avail: usize,
+    short: bool,
+    squeeze: bool,
+    date_only: bool,
+) -> Option<Vec<Planned>> {
     let header = |s: &Spec| if short { s.short } else { s.long };
     let natural = |s: &Spec| match s.kind {
         Kind::Time if date_only => DATE_ONLY.max(header(s).min(DATE_ONLY)),
@@ -366,7 +405,13 @@ fn try_plan(specs: &[Spec], avail: usize, short: bool, squeeze: bool, date_only:
         Kind::Text if squeeze => natural(s).min(MIN_TEXT),
         // Numbers and times are never cut: their header is (with `…`) if it must be.
         Kind::Count if squeeze => s.content.max(1),
-        Kind::Time if squeeze => if date_only { DATE_ONLY } else { MINUTE },
+        Kind::Time if squeeze => {
+            if date_only {
+                DATE_ONLY
+            } else {
+                MINUTE
+            }
+        }
         _ => natural(s),
     };
     let gaps = specs.len().saturating_sub(1);
@@ -403,6 +448,26 @@ fn try_plan(specs: &[Spec], avail: usize, short: bool, squeeze: bool, date_only:
             })
             .collect(),
     )
+}
+
+/// Every column of `row`, `header: text`, for a detail pane (off-screen columns too).
+pub fn column_lines<R, S>(sheet: &Sheet<R, S>, row: &R, theme: &Theme) -> Vec<Line<'static>> {
+    sheet
+        .columns
+        .iter()
+        .map(|c| {
+            let value = (c.value)(row);
+            let text = match value {
+                Value::Count(n) => thousands(n),
+                v if v.is_blank() => "—".to_owned(),
+                v => v.text(),
+            };
+            Line::from(vec![
+                Span::styled(format!("{}: ", c.header), theme.header),
+                Span::raw(text),
+            ])
+        })
+        .collect()
 }
 
 /// A cell as text exactly `width` wide: counts with thousands separators on the right,
@@ -519,7 +584,11 @@ impl<R, S> View for SheetTable<R, S> {
             return;
         };
         let rows = self.rows(source);
-        let pinned = if self.totals_last { rows.len().checked_sub(1) } else { None };
+        let pinned = if self.totals_last {
+            rows.len().checked_sub(1)
+        } else {
+            None
+        };
         let body_rows = pinned.unwrap_or(rows.len());
         self.total = body_rows;
         let columns = self.sheet.columns;
@@ -631,7 +700,12 @@ impl<R, S> View for SheetTable<R, S> {
             .take(page)
             .map(|(n, &i)| {
                 let row = Row::new(plan.iter().map(|p| {
-                    Cell::from(cell_text(&self.sheet.columns[p.column], rows[i], p.width, &mut buf))
+                    Cell::from(cell_text(
+                        &self.sheet.columns[p.column],
+                        rows[i],
+                        p.width,
+                        &mut buf,
+                    ))
                 }));
                 if self.totals_last && n == last {
                     row.style(t.bold)
@@ -640,14 +714,18 @@ impl<R, S> View for SheetTable<R, S> {
                 }
             })
             .collect();
-        let title = format!(" {} · {scope} · {} ", self.sheet.name, self.sort_hint(&plan));
+        let title = self.title(
+            &plan,
+            &scope,
+            usize::from(areas.table.width).saturating_sub(2),
+        );
         let widths: Vec<Constraint> = plan
             .iter()
             .map(|p| Constraint::Length(u16::try_from(p.width).unwrap_or(u16::MAX)))
             .collect();
         let table = Table::new(visible, widths)
             .header(header)
-            .block(titled(fit(&title, usize::from(areas.table.width).saturating_sub(2)), shared))
+            .block(titled(title, shared))
             .row_highlight_style(t.selected)
             .highlight_symbol("▶ ")
             .highlight_spacing(HighlightSpacing::Always);
@@ -708,7 +786,10 @@ mod tests {
 
     #[test]
     fn wide_enough_keeps_full_headers_and_widths() {
-        let specs = [spec(0, Kind::Text, 20, 5, 3), spec(1, Kind::Count, 5, 12, 5)];
+        let specs = [
+            spec(0, Kind::Text, 20, 5, 3),
+            spec(1, Kind::Count, 5, 12, 5),
+        ];
         let p = plan_columns(&specs, 80);
         assert_eq!(p.iter().map(|p| p.width).collect::<Vec<_>>(), [20, 12]);
         assert!(p.iter().all(|p| !p.short));

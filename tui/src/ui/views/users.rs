@@ -1,12 +1,14 @@
-//! The detail pane of the Detailed User Report: every identifier, each system with its
-//! last-seen time, interactions, why the observations are one user, duplicates.
+//! The detail pane of the Detailed User Report: every column of the sheet (the ones off
+//! screen too), then why the observations are one user.
 
 use ratatui::text::{Line, Span};
 use tally_core::identity::Rule;
 use tally_core::report::{UserRow, WindowReport};
 
+use tally_core::sheets::DETAILED_USER_REPORT;
+
+use super::table::column_lines;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::minute;
 
 /// Why these observations are one user, in words.
 pub fn why_merged(u: &UserRow) -> String {
@@ -40,50 +42,9 @@ pub fn field(label: &str, value: String, theme: &Theme) -> Line<'static> {
     ])
 }
 
-/// `compact` (narrow terminals) puts the systems on one wrapped line.
-pub fn detail(u: &UserRow, _: &WindowReport, compact: bool, theme: &Theme) -> Vec<Line<'static>> {
-    let seen: Vec<String> = u
-        .observed_in
-        .iter()
-        .map(|(system, at)| format!("{system} {}", minute(*at)))
-        .collect();
-    let mut lines = vec![
-        field("Emails", u.emails.join(", "), theme),
-        field("Usernames", u.usernames.join(", "), theme),
-        field("Display names", u.display_names.join(", "), theme),
-    ];
-    if compact {
-        lines.push(field("Seen in (UTC)", seen.join(" · "), theme));
-    }
-    lines.extend([
-        field("Identified by", why_merged(u), theme),
-        field(
-            "Interactions",
-            u.interactions
-                .iter()
-                .map(|i| i.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            theme,
-        ),
-        field(
-            "Service account",
-            if u.service_account { "Yes" } else { "No" }.to_owned(),
-            theme,
-        ),
-        field(
-            "Duplicates",
-            u.duplicates
-                .iter()
-                .map(|(name, system)| format!("{name} ({system})"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            theme,
-        ),
-    ]);
-    if !compact {
-        lines.push(Line::styled("Seen in (last seen, UTC):", theme.header));
-        lines.extend(seen.into_iter().map(|s| Line::raw(format!("  {s}"))));
-    }
+/// The user's every column (the sheet's headers), then why they are one user.
+pub fn detail(u: &UserRow, _: &WindowReport, _compact: bool, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = column_lines(&DETAILED_USER_REPORT, u, theme);
+    lines.push(field("Why one user", why_merged(u), theme));
     lines
 }

@@ -156,6 +156,7 @@ impl App {
     }
 
     /// The index of the view titled `title`.
+    #[cfg(test)]
     pub fn find(&self, title: &str) -> Option<usize> {
         self.views.iter().position(|v| v.title() == title)
     }

@@ -15,7 +15,7 @@ use super::app::{digit_for, App, Export};
 use super::layout;
 use super::state::Collection;
 use super::views::Cmd;
-use super::widgets::{centered, fit, minute, spinner, width_of};
+use super::widgets::{centered, fit, minute, spinner, thousands, width_of};
 
 pub fn draw(app: &App, frame: &mut Frame) {
     let screen = layout::screen(frame.area());
@@ -171,6 +171,16 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &s.theme;
     let (status, style) = collection_status(app);
     let mut spans = vec![Span::styled(format!(" {status}"), style)];
+    if let Some(table) = app.view().table().filter(|t| !t.order.is_empty()) {
+        spans.push(Span::styled(
+            format!(
+                " · row {} of {}",
+                thousands(table.selected as u64 + 1),
+                thousands(table.order.len() as u64)
+            ),
+            t.dim,
+        ));
+    }
     if s.building {
         spans.push(Span::styled(" · rebuilding report", t.dim));
     }

@@ -151,12 +151,14 @@ fn collection_status(app: &App) -> (String, ratatui::style::Style) {
     }
 }
 
-/// `keys what` pairs of the commands worth the status bar: the view's, then the app's.
+/// `keys what` pairs of the commands worth the status bar: help, the view's, the app's.
 fn bar_hints(app: &App) -> Vec<String> {
-    app.view()
-        .commands()
-        .into_iter()
-        .chain(app.commands())
+    // Help first: when room runs out, the key that lists all the others stays.
+    let (help, rest): (Vec<Cmd>, Vec<Cmd>) =
+        app.commands().into_iter().partition(|c| c.keys == "?");
+    help.into_iter()
+        .chain(app.view().commands())
+        .chain(rest)
         .filter(|c| c.bar)
         .map(|c| {
             let what = c.what.split([' ', '(']).next().unwrap_or(c.what);

@@ -330,12 +330,7 @@ impl View for AccessView {
 }
 
 /// The selected dormant seat, and every other account of its person with its activity.
-fn dormant_detail(
-    seat: &DormantSeat,
-    a: &AccessInsights,
-    _compact: bool,
-    t: &Theme,
-) -> Vec<Line<'static>> {
+fn dormant_detail(seat: &DormantSeat, a: &AccessInsights, t: &Theme) -> Vec<Line<'static>> {
     let never = |at: Option<chrono::DateTime<chrono::Utc>>| {
         at.map_or("never".to_owned(), crate::ui::widgets::minute)
     };

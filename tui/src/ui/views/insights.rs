@@ -351,9 +351,9 @@ pub fn sections(
         out.push(Line::raw(format!(
             "  {:<label_width$} {:>6} {:>9} {:>7}  {}",
             fit(&m.label, label_width),
-            m.emails,
-            m.usernames,
-            m.systems,
+            thousands(m.emails as u64),
+            thousands(m.usernames as u64),
+            thousands(m.systems as u64),
             fit(&why, why_width)
         )));
     }

@@ -22,8 +22,8 @@ use crate::ui::widgets::{cell_left, cell_right, fit, thousands, width_of};
 
 /// Where a sheet's rows come from in what the UI holds.
 pub type Source<S> = for<'a> fn(&'a Shared) -> Option<&'a S>;
-/// The detail pane of the selected row; `compact` on narrow screens.
-pub type Detail<R, S> = fn(&R, &S, bool, &Theme) -> Vec<Line<'static>>;
+/// The detail pane of the selected row.
+pub type Detail<R, S> = fn(&R, &S, &Theme) -> Vec<Line<'static>>;
 /// What the view says when its source is missing though a report exists.
 pub type Missing = fn(&Shared) -> Vec<Line<'static>>;
 
@@ -735,7 +735,7 @@ impl<R, S> View for SheetTable<R, S> {
 
         if let (Some(area), Some((title, detail))) = (areas.detail, self.detail) {
             let lines = match self.order.get(self.selected) {
-                Some(&i) => detail(rows[i], source, body.width < WIDE, t),
+                Some(&i) => detail(rows[i], source, t),
                 None => vec![Line::raw("Nothing matches the filter.")],
             };
             frame.render_widget(

@@ -43,7 +43,7 @@ pub fn field(label: &str, value: String, theme: &Theme) -> Line<'static> {
 }
 
 /// The user's every column (the sheet's headers), then why they are one user.
-pub fn detail(u: &UserRow, _: &WindowReport, _compact: bool, theme: &Theme) -> Vec<Line<'static>> {
+pub fn detail(u: &UserRow, _: &WindowReport, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = column_lines(&DETAILED_USER_REPORT, u, theme);
     lines.push(field("Why one user", why_merged(u), theme));
     lines

@@ -85,52 +85,145 @@ fn quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
-/// The number on the line that carries `label` (the first after the label).
+/// The number on the line that carries `label` (the first after the label; the screen
+/// writes thousands separators).
 fn number_after(screen: &str, label: &str) -> u64 {
     let (line, rest) = screen
         .lines()
         .find_map(|l| l.split_once(label).map(|(_, rest)| (l, rest)))
         .unwrap_or_else(|| panic!("no {label} on screen:\n{screen}"));
-    rest.split(|c: char| !c.is_ascii_digit())
+    rest.split(|c: char| !(c.is_ascii_digit() || c == ','))
+        .map(|t| t.trim_matches(','))
         .find(|t| !t.is_empty())
-        .and_then(|t| t.parse().ok())
+        .and_then(|t| t.replace(',', "").parse().ok())
         .unwrap_or_else(|| panic!("no number after {label}: {line}"))
 }
 
-#[test]
-fn browse_filter_and_export_in_a_real_terminal() {
-    if !tmux_available() {
-        if std::env::var_os("CI").is_some() {
-            panic!("tmux is missing; CI installs it with .ci/tui.sh");
+/// Numbers in `line` as the screen writes them (`1,234` is one number).
+fn numbers(line: &str) -> Vec<u64> {
+    line.split(|c: char| !(c.is_ascii_digit() || c == ','))
+        .map(|t| t.trim_matches(',').replace(',', ""))
+        .filter_map(|t| t.parse().ok())
+        .collect()
+}
+
+/// The SGR parameters in `raw` that set a colour (30–37, 38, 40–47, 48, 90–97, 100–107);
+/// 39 and 49 (back to the default) are not colours.
+fn colour_codes(raw: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for part in raw.split("\x1b[").skip(1) {
+        let Some(end) = part.find('m') else { continue };
+        let params = &part[..end];
+        if !params.chars().all(|c| c.is_ascii_digit() || c == ';') {
+            continue;
         }
-        eprintln!("skipped: tmux is not installed (CI installs it with .ci/tui.sh)");
-        return;
+        for p in params.split(';').filter_map(|p| p.parse::<u32>().ok()) {
+            if matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107) {
+                found.push(params.to_owned());
+            }
+        }
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let home = dir.path();
+    found
+}
+
+/// `false` (and a note) when tmux is missing outside CI.
+fn have_tmux() -> bool {
+    if tmux_available() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("tmux is missing; CI installs it with .ci/tui.sh");
+    }
+    eprintln!("skipped: tmux is not installed (CI installs it with .ci/tui.sh)");
+    false
+}
+
+/// tally on the demo data in a private tmux server, `width`×`height`, `env` added.
+fn start(home: &Path, width: u16, height: u16, env: &str) -> Tmux {
     let tmux = Tmux {
         socket: home.join("tmux.sock"),
     };
-    let zip = home.join("exports").join("from the ui.zip");
-    std::fs::create_dir_all(home.join("exports")).expect("mkdir");
-    // The shell line after tally keeps the pane open to show how it ended.
     let command = format!(
-        "cd {home} && env HOME={home} XDG_CONFIG_HOME={home}/.config XDG_STATE_HOME={home}/state TERM=xterm-256color {bin} --demo --as-of {AS_OF}; echo TALLY-EXITED-$?; sleep 60",
+        "cd {home} && env HOME={home} XDG_CONFIG_HOME={home}/.config XDG_STATE_HOME={home}/state TERM=xterm-256color {env} {bin} --demo --as-of {AS_OF}; echo TALLY-EXITED-$?; sleep 60",
         home = quote(home),
         bin = quote(Path::new(BIN)),
     );
+    let (w, h) = (width.to_string(), height.to_string());
     let out = tmux.run(&[
         "new-session",
         "-d",
         "-s",
         "tally",
         "-x",
-        "120",
+        &w,
         "-y",
-        "40",
+        &h,
         &command,
     ]);
     assert!(out.status.success(), "tmux new-session: {}", stderr(&out));
+    tmux
+}
+
+#[test]
+fn a_small_terminal_shows_every_view_without_colour() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let tmux = start(dir.path(), 80, 24, "NO_COLOR=1");
+    let screen = tmux.wait("collection to finish", 180, |s| {
+        s.contains("✓ collection done") && !s.contains("rebuilding report")
+    });
+    let total = number_after(&screen, "Total Unique Users");
+    assert!(total >= 1000, "{screen}");
+    assert!(
+        screen.contains(&format!("{},", total / 1000)),
+        "thousands separators: {screen}"
+    );
+    // Every tab, by its number: each view draws something of its own.
+    for (key, marker) in [
+        ("2", "Window Start (UTC)"),
+        ("3", "All Systems"),
+        ("6", "Synced Data Count"),
+        ("7", "Selected user"),
+        ("8", "Users by email domain"),
+        ("9", "Access ·"),
+        ("0", "Dormant Seats ·"),
+    ] {
+        tmux.keys(&[key]);
+        let screen = tmux.wait(marker, 10, |s| s.contains(marker));
+        assert!(
+            screen.lines().all(|l| l.chars().count() <= 80),
+            "nothing drawn past the edge:\n{screen}"
+        );
+    }
+    // NO_COLOR: the pane holds no colour escape (bold/reverse/dim only).
+    let raw = String::from_utf8_lossy(
+        &tmux
+            .run(&["capture-pane", "-e", "-p", "-t", "tally"])
+            .stdout,
+    )
+    .into_owned();
+    let colours = colour_codes(&raw);
+    assert!(
+        colours.is_empty(),
+        "colour {colours:?} with NO_COLOR:\n{raw:?}"
+    );
+    tmux.keys(&["q"]);
+    let screen = tmux.wait("tally to exit", 20, |s| s.contains("TALLY-EXITED-"));
+    assert!(screen.contains("TALLY-EXITED-0"), "{screen}");
+}
+
+#[test]
+fn browse_filter_and_export_in_a_real_terminal() {
+    if !have_tmux() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let home = dir.path();
+    let zip = home.join("exports").join("from the ui.zip");
+    std::fs::create_dir_all(home.join("exports")).expect("mkdir");
+    let tmux = start(home, 120, 40, "");
 
     // Launch on the demo data: collection starts by itself and the title says demo.
     let screen = tmux.wait("collection to finish", 180, |s| {
@@ -138,6 +231,14 @@ fn browse_filter_and_export_in_a_real_terminal() {
     });
     assert!(screen.contains("DEMO DATA"), "{screen}");
     assert!(screen.contains("✓ done"), "{screen}");
+    // Without NO_COLOR the theme colours the screen (so the NO_COLOR test means something).
+    let raw = String::from_utf8_lossy(
+        &tmux
+            .run(&["capture-pane", "-e", "-p", "-t", "tally"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(!colour_codes(&raw).is_empty(), "no colour:\n{raw:?}");
     // The final rebuild may still be in flight when the footer turns: wait it out.
     let screen = tmux.wait("the final report", 60, |s| !s.contains("rebuilding report"));
     let dashboard_total = number_after(&screen, "Total Unique Users");
@@ -171,10 +272,7 @@ fn browse_filter_and_export_in_a_real_terminal() {
         .lines()
         .find(|l| l.contains("users") && l.contains("match"))
         .expect("match count");
-    let counts: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|t| t.parse().ok())
-        .collect();
+    let counts = numbers(line);
     assert!(
         counts.len() >= 2 && counts[counts.len() - 2] < counts[counts.len() - 1],
         "the filter narrows the list: {line}"

@@ -145,6 +145,7 @@ pub fn setup(
         as_of,
         rules: config.identity.rules(),
         service_account_patterns: config.identity.service_accounts.clone(),
+        ..ReportOptions::new(as_of)
     };
     Ok(Setup {
         source: Source::Config(path),

@@ -55,8 +55,8 @@ impl AccessOptions {
     pub fn from_report(report: &ReportOptions, managed_domains: &[String]) -> Self {
         AccessOptions {
             as_of: report.as_of,
-            active_days: DEFAULT_ACTIVE_DAYS,
-            dormant_days: DEFAULT_DORMANT_DAYS,
+            active_days: report.active_days,
+            dormant_days: report.dormant_days,
             managed_domains: managed_domains.to_vec(),
             rules: report.rules.clone(),
             service_account_patterns: report.service_account_patterns.clone(),

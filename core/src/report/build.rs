@@ -74,6 +74,10 @@ pub struct ReportOptions {
     /// Glob patterns (`*` wildcard) for service accounts, tested against every email,
     /// username and display name of a user.
     pub service_account_patterns: Vec<String>,
+    /// `[insights] active_days` and `dormant_days` (SPEC §9), for the access insights
+    /// built next to this report.
+    pub active_days: u32,
+    pub dormant_days: u32,
 }
 
 impl ReportOptions {
@@ -82,6 +86,8 @@ impl ReportOptions {
             as_of,
             rules: IdentityRules::default(),
             service_account_patterns: Vec::new(),
+            active_days: crate::report::access::DEFAULT_ACTIVE_DAYS,
+            dormant_days: crate::report::access::DEFAULT_DORMANT_DAYS,
         }
     }
 }

@@ -4,214 +4,26 @@
 //! filtering and the collection/rebuild schedule are tested directly. Work that takes time
 //! (collecting, building the report, exporting) is asked for with a [`Command`]; the run
 //! loop starts it in the background and its result comes back as another [`Action`].
+//! The app's own keys are [`App::commands`]; every other key goes to the view on screen.
 
-use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
 use tally_core::collect::{CollectEvent, CollectSummary, ConnectorState};
-use tally_core::report::insights::Insights;
-use tally_core::report::{Report, UserRow, WindowKind, WindowReport};
+use tally_core::report::WindowKind;
+
+use super::layout;
+pub use super::state::{Built, Collection, ConnectorRow, Shared};
+use super::theme::Theme;
+use super::views::{self, Cmd, View};
 
 /// How often the report is rebuilt from the store while records arrive. Often enough to
 /// watch the numbers move, rare enough that a large store is not re-read constantly.
 pub const REBUILD_EVERY: Duration = Duration::from_millis(1500);
-
-/// The views, in tab order; `1`–`8` select them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Dashboard,
-    Summary,
-    UserCount,
-    EntityTypes,
-    Projects,
-    Synced,
-    Users,
-    Insights,
-}
-
-impl View {
-    pub const ALL: [View; 8] = [
-        View::Dashboard,
-        View::Summary,
-        View::UserCount,
-        View::EntityTypes,
-        View::Projects,
-        View::Synced,
-        View::Users,
-        View::Insights,
-    ];
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The sheet names of SPEC §5 where the view is a sheet.
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Dashboard => "Dashboard",
-            View::Summary => "Summary",
-            View::UserCount => "Unique User Count",
-            View::EntityTypes => "Entity Type Count",
-            View::Projects => "Integrated Project Count",
-            View::Synced => "Synced Data Count",
-            View::Users => "Detailed User Report",
-            View::Insights => "Insights",
-        }
-    }
-
-    /// For the tab bar of a narrow terminal.
-    pub fn short(self) -> &'static str {
-        match self {
-            View::Dashboard => "Dash",
-            View::Summary => "Summary",
-            View::UserCount => "Users#",
-            View::EntityTypes => "Types",
-            View::Projects => "Projects",
-            View::Synced => "Synced",
-            View::Users => "Users",
-            View::Insights => "Insights",
-        }
-    }
-
-    /// Column headers of the view's table (empty: not a sortable table).
-    pub fn columns(self) -> &'static [&'static str] {
-        match self {
-            View::Dashboard | View::Summary | View::Insights => &[],
-            View::UserCount => &[
-                "System / Source",
-                "Count",
-                "Usernames or Emails",
-                "Emails",
-                "Display Names",
-                "Usernames",
-            ],
-            View::EntityTypes => &[
-                "System Pairs",
-                "End System",
-                "Entity Types",
-                "Status",
-                "Last Synced (UTC)",
-            ],
-            View::Projects => &[
-                "End System 1",
-                "End System 1 Project",
-                "End System 2",
-                "End System 2 Project",
-                "Status",
-                "Last Updated (UTC)",
-                "Last Synced (UTC)",
-            ],
-            View::Synced => &[
-                "End System 1",
-                "End System 2",
-                "Counts Based on System Pair",
-                "Last Synced (UTC)",
-            ],
-            View::Users => &[
-                "Email",
-                "Username",
-                "Display Name",
-                "Identified By",
-                "Service Account",
-                "Last Seen (UTC)",
-            ],
-        }
-    }
-}
-
-/// A report and its insights, built together off the UI task.
-#[derive(Debug, Clone)]
-pub struct Built {
-    pub report: Report,
-    /// Indexed like `WindowKind::ALL`.
-    pub insights: [Insights; 2],
-    /// Wall-clock time the report was read from the store.
-    pub computed_at: DateTime<Utc>,
-    pub took: Duration,
-}
-
-impl Built {
-    pub fn window(&self, kind: WindowKind) -> &WindowReport {
-        self.report.window(kind)
-    }
-
-    pub fn insights(&self, kind: WindowKind) -> &Insights {
-        match kind {
-            WindowKind::SixMonths => &self.insights[0],
-            WindowKind::OneYear => &self.insights[1],
-        }
-    }
-}
-
-/// One connector as the dashboard shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectorRow {
-    pub name: String,
-    pub kind: String,
-    pub state: ConnectorState,
-    pub received: u64,
-    pub new: u64,
-    /// `(done, total)` when the connector reports progress.
-    pub progress: Option<(u64, Option<u64>)>,
-    pub warnings: u64,
-    pub skipped: u64,
-    pub last_problem: Option<String>,
-    pub started: Option<Instant>,
-    /// Running time so far (frozen when the connector ends): the rate's denominator.
-    pub elapsed: Duration,
-}
-
-impl ConnectorRow {
-    pub fn new(name: &str, kind: &str) -> ConnectorRow {
-        ConnectorRow {
-            name: name.to_owned(),
-            kind: kind.to_owned(),
-            state: ConnectorState::Waiting,
-            received: 0,
-            new: 0,
-            progress: None,
-            warnings: 0,
-            skipped: 0,
-            last_problem: None,
-            started: None,
-            elapsed: Duration::ZERO,
-        }
-    }
-
-    /// Records per second over the connector's running time.
-    pub fn rate(&self) -> Option<f64> {
-        let secs = self.elapsed.as_secs_f64();
-        (secs > 0.05 && self.received > 0).then(|| self.received as f64 / secs)
-    }
-
-    /// 0.0–1.0 when known: done connectors are complete, reported progress otherwise.
-    pub fn fraction(&self) -> Option<f64> {
-        match (&self.state, self.progress) {
-            (ConnectorState::Done, _) => Some(1.0),
-            (_, Some((done, Some(total)))) if total > 0 => {
-                Some((done as f64 / total as f64).min(1.0))
-            }
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Collection {
-    NotStarted,
-    Running {
-        since: Instant,
-    },
-    Finished {
-        took: Duration,
-    },
-    /// The collector itself failed (the store, not one connector).
-    Failed(String),
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Export {
@@ -227,16 +39,6 @@ pub enum Export {
     },
     Done(PathBuf),
     Failed(String),
-}
-
-/// Where a table stands: selection, scroll and sort.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Nav {
-    pub selected: usize,
-    pub offset: usize,
-    /// Column index into `View::columns`; `None` keeps the report's order.
-    pub sort: Option<usize>,
-    pub reverse: bool,
 }
 
 /// Everything that can happen to the UI.
@@ -268,234 +70,141 @@ pub enum Command {
 }
 
 pub struct App {
-    /// `Some(reason)` when showing the demo data set.
-    pub demo: Option<String>,
-    /// The configuration file, when there is one.
-    pub config_path: Option<PathBuf>,
-    pub as_of: DateTime<Utc>,
-    pub log_path: PathBuf,
-    pub connectors: Vec<ConnectorRow>,
-    pub collection: Collection,
-    pub built: Option<Arc<Built>>,
-    pub building: bool,
+    pub shared: Shared,
+    /// Every view, in tab order (`views::all`).
+    pub views: Vec<Box<dyn View>>,
+    /// Index into `views` of the one on screen.
+    pub current: usize,
     /// The store changed since the last build started.
     pub stale: bool,
     pub last_build: Option<Instant>,
-    pub report_error: Option<String>,
-    pub window: WindowKind,
-    pub view: View,
-    pub nav: [Nav; 8],
-    /// Row order per view after sort and (users) filter: indexes into the report's rows.
-    pub order: [Vec<usize>; 8],
-    pub filter: String,
-    pub filter_editing: bool,
     pub help: bool,
     pub export: Export,
     pub width: u16,
     pub height: u16,
-    pub now: Instant,
-    pub ticks: u64,
     pub quit: bool,
+}
+
+/// The digit that selects view `index` (`1`–`9`, then `0`), if any.
+pub fn digit_for(index: usize) -> Option<char> {
+    match index {
+        0..=8 => char::from_digit(index as u32 + 1, 10),
+        9 => Some('0'),
+        _ => None,
+    }
+}
+
+fn view_for_digit(c: char) -> Option<usize> {
+    match c.to_digit(10)? {
+        0 => Some(9),
+        d => Some(d as usize - 1),
+    }
 }
 
 impl App {
     pub fn new(connectors: Vec<ConnectorRow>, as_of: DateTime<Utc>, log_path: PathBuf) -> App {
         App {
-            demo: None,
-            config_path: None,
-            as_of,
-            log_path,
-            connectors,
-            collection: Collection::NotStarted,
-            built: None,
-            building: false,
+            shared: Shared {
+                demo: None,
+                config_path: None,
+                as_of,
+                log_path,
+                connectors,
+                collection: Collection::NotStarted,
+                built: None,
+                building: false,
+                report_error: None,
+                window: WindowKind::SixMonths,
+                theme: Theme::from_env(),
+                now: Instant::now(),
+                ticks: 0,
+            },
+            views: views::all(),
+            current: 0,
             // Build once at start: a configured store may hold data from earlier runs.
             stale: true,
             last_build: None,
-            report_error: None,
-            window: WindowKind::SixMonths,
-            view: View::Dashboard,
-            nav: [Nav::default(); 8],
-            order: Default::default(),
-            filter: String::new(),
-            filter_editing: false,
             help: false,
             export: Export::Idle,
             width: 80,
             height: 24,
-            now: Instant::now(),
-            ticks: 0,
             quit: false,
         }
     }
 
+    /// The app's own keys (help lists them before the view's).
+    pub fn commands(&self) -> Vec<Cmd> {
+        let last = self.views.len().saturating_sub(1);
+        let digits: &'static str = match (digit_for(0), digit_for(last)) {
+            (Some(_), Some('0')) => "1 … 9 0",
+            _ => "1 … 9",
+        };
+        vec![
+            Cmd::new("Tab  Shift-Tab", "next / previous view"),
+            Cmd::new(digits, "go to a view (the number in its tab)"),
+            Cmd::new("w", "switch window: Last 6 Months / Last 1 Year"),
+            Cmd::new("r", "collect again from every connector"),
+            Cmd::bar("e", "export Usage Reports.zip (Ctrl-U clears the path)"),
+            Cmd::new("/", "filter (from any view: the Detailed User Report)"),
+            Cmd::bar("?", "help (any key closes it)"),
+            Cmd::bar("q  Ctrl-C", "quit"),
+        ]
+    }
+
+    pub fn view(&self) -> &dyn View {
+        self.views[self.current].as_ref()
+    }
+
+    /// The index of the view titled `title`.
+    #[cfg(test)]
+    pub fn find(&self, title: &str) -> Option<usize> {
+        self.views.iter().position(|v| v.title() == title)
+    }
+
     pub fn collecting(&self) -> bool {
-        matches!(self.collection, Collection::Running { .. })
+        self.shared.collecting()
     }
 
-    /// The current window's report, once one is built.
-    pub fn current(&self) -> Option<&WindowReport> {
-        self.built.as_ref().map(|b| b.window(self.window))
+    /// The body the views draw into at the current size.
+    pub fn body(&self) -> Rect {
+        layout::body(self.width, self.height)
     }
 
-    pub fn nav(&self) -> &Nav {
-        &self.nav[self.view.index()]
-    }
-
-    /// The user under the cursor in the Detailed User Report.
-    pub fn selected_user(&self) -> Option<&UserRow> {
-        let w = self.current()?;
-        let i = *self.order[View::Users.index()].get(self.nav[View::Users.index()].selected)?;
-        w.users.get(i)
-    }
-
-    /// Rows a view's table shows, so scrolling can keep the selection in sight. Mirrors
-    /// the layout in `draw` (title, tabs, footer, borders, header, filter line, detail pane).
-    pub fn visible_rows(&self, view: View) -> usize {
-        let body = usize::from(self.height).saturating_sub(3);
-        let rows = match view {
-            View::Dashboard => {
-                // As `draw_dashboard` sizes the connectors table inside its block.
-                let inner = body.saturating_sub(2);
-                (self.connectors.len() + 3).min(inner.saturating_sub(13).max(4))
-            }
-            View::Users if self.width < super::draw::WIDE => body.saturating_sub(1) * 45 / 100,
-            View::Users => body.saturating_sub(1),
-            _ => body,
-        };
-        rows.saturating_sub(3).max(1)
-    }
-
-    fn row_count(&self, view: View) -> usize {
-        match view {
-            View::Dashboard => self.connectors.len(),
-            View::Summary => super::draw::SUMMARY_ROWS,
-            View::Insights => usize::MAX / 2,
-            _ => self.order[view.index()].len(),
-        }
-    }
-
-    /// Recomputes every view's row order from the report, the sorts and the filter.
+    /// Every view re-reads the report, window and size.
     pub fn refresh(&mut self) {
-        let Some(built) = self.built.clone() else {
-            self.order = Default::default();
-            return;
-        };
-        let w = built.window(self.window);
-        let needle = self.filter.trim().to_lowercase();
-        for view in [
-            View::UserCount,
-            View::EntityTypes,
-            View::Projects,
-            View::Synced,
-            View::Users,
-        ] {
-            let len = match view {
-                View::UserCount => w.user_counts.len(),
-                View::EntityTypes => w.entity_types.len(),
-                View::Projects => w.projects.len(),
-                View::Synced => w.synced.len(),
-                _ => w.users.len(),
-            };
-            let mut rows: Vec<usize> = if view == View::Users && !needle.is_empty() {
-                (0..len)
-                    .filter(|&i| user_matches(&w.users[i], &needle))
-                    .collect()
-            } else {
-                (0..len).collect()
-            };
-            let nav = self.nav[view.index()];
-            if let Some(col) = nav.sort {
-                // Stable: equal keys keep the report's order.
-                rows.sort_by(|&a, &b| compare(w, view, col, a, b));
-            }
-            if nav.reverse {
-                rows.reverse();
-            }
-            self.order[view.index()] = rows;
-        }
-        for view in View::ALL {
-            self.clamp(view);
+        let body = self.body();
+        for view in &mut self.views {
+            view.refresh(&self.shared, body);
         }
     }
 
-    fn clamp(&mut self, view: View) {
-        let count = self.row_count(view);
-        let page = self.visible_rows(view);
-        let nav = &mut self.nav[view.index()];
-        if view == View::Insights {
-            return;
+    fn show(&mut self, index: usize) {
+        if index < self.views.len() {
+            self.current = index;
+            self.help = false;
         }
-        nav.selected = nav.selected.min(count.saturating_sub(1));
-        if nav.selected < nav.offset {
-            nav.offset = nav.selected;
-        } else if nav.selected >= nav.offset + page {
-            nav.offset = nav.selected + 1 - page;
-        }
-        nav.offset = nav.offset.min(count.saturating_sub(1));
-    }
-
-    /// Lines of the insights page in one column, blank lines between sections included.
-    fn insights_lines(&self) -> usize {
-        let Some(built) = &self.built else {
-            return 0;
-        };
-        let sections = super::draw::insight_sections(
-            built.window(self.window),
-            built.insights(self.window),
-            "",
-            usize::from(self.width),
-        );
-        sections.iter().map(Vec::len).sum::<usize>() + sections.len().saturating_sub(1)
-    }
-
-    fn move_by(&mut self, delta: isize) {
-        let view = self.view;
-        if view == View::Insights {
-            // The insights page scrolls as a whole, no further than its last lines.
-            let max = self.insights_lines().saturating_sub(5);
-            let nav = &mut self.nav[view.index()];
-            nav.offset = nav.offset.saturating_add_signed(delta).min(max);
-            return;
-        }
-        if view == View::Dashboard {
-            // The connectors table has no selection: it scrolls.
-            let max = self
-                .connectors
-                .len()
-                .saturating_sub(self.visible_rows(view));
-            let nav = &mut self.nav[view.index()];
-            nav.offset = nav.offset.saturating_add_signed(delta).min(max);
-            return;
-        }
-        let nav = &mut self.nav[view.index()];
-        nav.selected = nav.selected.saturating_add_signed(delta);
-        self.clamp(view);
-    }
-
-    fn show(&mut self, view: View) {
-        self.view = view;
-        self.help = false;
-        self.clamp(view);
     }
 
     fn start_collection(&mut self) -> Vec<Command> {
         if self.collecting() {
             return vec![];
         }
-        for c in &mut self.connectors {
+        for c in &mut self.shared.connectors {
             let fresh = ConnectorRow::new(&c.name, &c.kind);
             *c = fresh;
         }
-        self.collection = Collection::Running { since: self.now };
+        self.shared.collection = Collection::Running {
+            since: self.shared.now,
+        };
         vec![Command::Collect]
     }
 
     fn on_collect_event(&mut self, event: CollectEvent) {
-        let now = self.now;
+        let now = self.shared.now;
+        let connectors = &mut self.shared.connectors;
         match event {
             CollectEvent::Started { connector } => {
-                if let Some(c) = self.connectors.get_mut(connector) {
+                if let Some(c) = connectors.get_mut(connector) {
                     c.state = ConnectorState::Running;
                     c.started = Some(now);
                 }
@@ -505,7 +214,7 @@ impl App {
                 received,
                 new,
             } => {
-                if let Some(c) = self.connectors.get_mut(connector) {
+                if let Some(c) = connectors.get_mut(connector) {
                     c.received = received;
                     c.new = new;
                 }
@@ -516,24 +225,24 @@ impl App {
                 done,
                 total,
             } => {
-                if let Some(c) = self.connectors.get_mut(connector) {
+                if let Some(c) = connectors.get_mut(connector) {
                     c.progress = Some((done, total));
                 }
             }
             CollectEvent::Warning { connector, message } => {
-                if let Some(c) = self.connectors.get_mut(connector) {
+                if let Some(c) = connectors.get_mut(connector) {
                     c.warnings += 1;
                     c.last_problem = Some(message);
                 }
             }
             CollectEvent::Skipped { connector, message } => {
-                if let Some(c) = self.connectors.get_mut(connector) {
+                if let Some(c) = connectors.get_mut(connector) {
                     c.skipped += 1;
                     c.last_problem = Some(format!("skipped {message}"));
                 }
             }
             CollectEvent::Finished { connector, state } => {
-                if let Some(c) = self.connectors.get_mut(connector) {
+                if let Some(c) = connectors.get_mut(connector) {
                     if let Some(started) = c.started {
                         c.elapsed = now.saturating_duration_since(started);
                     }
@@ -549,16 +258,21 @@ impl App {
     fn maybe_build(&mut self) -> Vec<Command> {
         // A large store takes a while to read: leave the writer at least twice that long
         // between builds, so rebuilding never takes most of the machine while collecting.
-        let took = self.built.as_ref().map_or(Duration::ZERO, |b| b.took);
+        let took = self
+            .shared
+            .built
+            .as_ref()
+            .map_or(Duration::ZERO, |b| b.took);
         let gap = REBUILD_EVERY.max(took * 3);
+        let now = self.shared.now;
         let due = match self.last_build {
             None => true,
-            Some(t) => !self.collecting() || self.now.saturating_duration_since(t) >= gap,
+            Some(t) => !self.collecting() || now.saturating_duration_since(t) >= gap,
         };
-        if self.stale && !self.building && due {
+        if self.stale && !self.shared.building && due {
             self.stale = false;
-            self.building = true;
-            self.last_build = Some(self.now);
+            self.shared.building = true;
+            self.last_build = Some(now);
             vec![Command::BuildReport]
         } else {
             vec![]
@@ -606,46 +320,24 @@ impl App {
             }
             return vec![];
         }
-        if self.filter_editing {
-            match key.code {
-                KeyCode::Esc => {
-                    self.filter.clear();
-                    self.filter_editing = false;
-                    self.filter_changed();
-                }
-                KeyCode::Enter => self.filter_editing = false,
-                KeyCode::Backspace => {
-                    self.filter.pop();
-                    self.filter_changed();
-                }
-                KeyCode::Char('u') if ctrl => {
-                    self.filter.clear();
-                    self.filter_changed();
-                }
-                KeyCode::Char(c) if !ctrl => {
-                    self.filter.push(c);
-                    self.filter_changed();
-                }
-                KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown => {
-                    self.navigate(key.code)
-                }
-                _ => {}
-            }
+        let body = self.body();
+        if self.views[self.current].typing() {
+            self.views[self.current].on_key(key, &self.shared, body);
             return vec![];
         }
+        let count = self.views.len();
         match key.code {
             KeyCode::Char('q') => return self.quit(),
             KeyCode::Char('?') | KeyCode::F(1) => self.help = true,
-            KeyCode::Tab => self.show(View::ALL[(self.view.index() + 1) % View::ALL.len()]),
-            KeyCode::BackTab => {
-                self.show(View::ALL[(self.view.index() + View::ALL.len() - 1) % View::ALL.len()])
-            }
-            KeyCode::Char(c @ '1'..='8') => {
-                let i = usize::from(c as u8 - b'1');
-                self.show(View::ALL[i]);
+            KeyCode::Tab => self.show((self.current + 1) % count),
+            KeyCode::BackTab => self.show((self.current + count - 1) % count),
+            KeyCode::Char(c) if c.is_ascii_digit() => {
+                if let Some(i) = view_for_digit(c) {
+                    self.show(i);
+                }
             }
             KeyCode::Char('w') => {
-                self.window = match self.window {
+                self.shared.window = match self.shared.window {
                     WindowKind::SixMonths => WindowKind::OneYear,
                     WindowKind::OneYear => WindowKind::SixMonths,
                 };
@@ -654,65 +346,20 @@ impl App {
             KeyCode::Char('r') => return self.start_collection(),
             KeyCode::Char('e') => self.open_export(),
             KeyCode::Char('/') => {
-                self.show(View::Users);
-                self.filter_editing = true;
-            }
-            KeyCode::Esc if self.view == View::Users && !self.filter.is_empty() => {
-                self.filter.clear();
-                self.filter_changed();
-            }
-            KeyCode::Char('s') => self.cycle_sort(),
-            KeyCode::Char('S') => {
-                if !self.view.columns().is_empty() {
-                    let nav = &mut self.nav[self.view.index()];
-                    nav.reverse = !nav.reverse;
-                    self.refresh();
+                // The view on screen filters if it can; else the first view that can.
+                if !self.views[self.current].start_filter(&self.shared, body) {
+                    if let Some(i) =
+                        (0..count).find(|&i| self.views[i].start_filter(&self.shared, body))
+                    {
+                        self.current = i;
+                    }
                 }
             }
-            code => self.navigate(code),
+            _ => {
+                self.views[self.current].on_key(key, &self.shared, body);
+            }
         }
         vec![]
-    }
-
-    fn navigate(&mut self, code: KeyCode) {
-        let page = self.visible_rows(self.view) as isize;
-        match code {
-            KeyCode::Up | KeyCode::Char('k') => self.move_by(-1),
-            KeyCode::Down | KeyCode::Char('j') => self.move_by(1),
-            KeyCode::PageUp => self.move_by(-page),
-            KeyCode::PageDown => self.move_by(page),
-            KeyCode::Home | KeyCode::Char('g') => {
-                let nav = &mut self.nav[self.view.index()];
-                nav.selected = 0;
-                nav.offset = 0;
-            }
-            KeyCode::End | KeyCode::Char('G') if self.view != View::Insights => {
-                self.nav[self.view.index()].selected = usize::MAX / 2;
-                self.clamp(self.view);
-            }
-            _ => {}
-        }
-    }
-
-    fn cycle_sort(&mut self) {
-        let n = self.view.columns().len();
-        if n == 0 {
-            return;
-        }
-        let nav = &mut self.nav[self.view.index()];
-        nav.sort = match nav.sort {
-            None => Some(0),
-            Some(c) if c + 1 < n => Some(c + 1),
-            Some(_) => None,
-        };
-        self.refresh();
-    }
-
-    fn filter_changed(&mut self) {
-        // A new filter starts at its first match.
-        self.nav[View::Users.index()].selected = 0;
-        self.nav[View::Users.index()].offset = 0;
-        self.refresh();
     }
 
     fn open_export(&mut self) {
@@ -740,7 +387,7 @@ impl App {
         if typed.is_empty() {
             return fail(self, "type a file or directory name");
         }
-        let Some(built) = self.built.clone() else {
+        let Some(built) = self.shared.built.clone() else {
             return fail(
                 self,
                 "no report yet: wait for the first numbers, then export",
@@ -749,7 +396,7 @@ impl App {
         let dest = resolve_path(&typed);
         self.export = Export::Running {
             dest: dest.clone(),
-            since: self.now,
+            since: self.shared.now,
         };
         vec![Command::Export { built, dest }]
     }
@@ -786,81 +433,6 @@ fn resolve_path(typed: &str) -> PathBuf {
     }
 }
 
-fn user_matches(u: &UserRow, needle: &str) -> bool {
-    u.emails.iter().any(|e| e.contains(needle))
-        || u.usernames.iter().any(|n| n.contains(needle))
-        || u.display_names
-            .iter()
-            .any(|d| d.to_lowercase().contains(needle))
-}
-
-/// Sort key of a list column: its first value, case-insensitive, with users that have
-/// none last (sorting by email should show emails, not a screen of blanks).
-fn text_key(v: &[String]) -> (bool, String) {
-    match v.first() {
-        Some(s) => (false, s.to_lowercase()),
-        None => (true, String::new()),
-    }
-}
-
-fn compare(w: &WindowReport, view: View, col: usize, a: usize, b: usize) -> Ordering {
-    match view {
-        View::UserCount => {
-            let (x, y) = (&w.user_counts[a], &w.user_counts[b]);
-            match col {
-                0 => x.system.cmp(&y.system),
-                // Counts sort largest first: what an administrator looks for.
-                1 => y.count.cmp(&x.count),
-                c => y.by_rule[c - 2].cmp(&x.by_rule[c - 2]),
-            }
-        }
-        View::EntityTypes => {
-            let (x, y) = (&w.entity_types[a], &w.entity_types[b]);
-            match col {
-                0 => x.system_pairs.cmp(&y.system_pairs),
-                1 => x.system.cmp(&y.system),
-                2 => x.entity_type.cmp(&y.entity_type),
-                3 => x.status.cmp(&y.status),
-                _ => y.last_synced.cmp(&x.last_synced),
-            }
-        }
-        View::Projects => {
-            let (x, y) = (&w.projects[a], &w.projects[b]);
-            match col {
-                0 => x.system1.cmp(&y.system1),
-                1 => x.project1.cmp(&y.project1),
-                2 => x.system2.cmp(&y.system2),
-                3 => x.project2.cmp(&y.project2),
-                4 => x.status.cmp(&y.status),
-                5 => y.last_updated.cmp(&x.last_updated),
-                _ => y.last_synced.cmp(&x.last_synced),
-            }
-        }
-        View::Synced => {
-            let (x, y) = (&w.synced[a], &w.synced[b]);
-            match col {
-                0 => x.system1.cmp(&y.system1),
-                1 => x.system2.cmp(&y.system2),
-                2 => y.entities.cmp(&x.entities),
-                _ => y.last_synced.cmp(&x.last_synced),
-            }
-        }
-        View::Users => {
-            let (x, y) = (&w.users[a], &w.users[b]);
-            match col {
-                0 => text_key(&x.emails).cmp(&text_key(&y.emails)),
-                1 => text_key(&x.usernames).cmp(&text_key(&y.usernames)),
-                2 => text_key(&x.display_names).cmp(&text_key(&y.display_names)),
-                3 => x.identified_by.index().cmp(&y.identified_by.index()),
-                // Service accounts first when sorting by the flag.
-                4 => y.service_account.cmp(&x.service_account),
-                _ => y.last_seen.cmp(&x.last_seen),
-            }
-        }
-        _ => Ordering::Equal,
-    }
-}
-
 /// The only place the state changes.
 pub fn update(app: &mut App, action: Action) -> Vec<Command> {
     match action {
@@ -868,15 +440,13 @@ pub fn update(app: &mut App, action: Action) -> Vec<Command> {
         Action::Resize(w, h) => {
             app.width = w;
             app.height = h;
-            for view in View::ALL {
-                app.clamp(view);
-            }
+            app.refresh();
             vec![]
         }
         Action::Tick(now) => {
-            app.now = now;
-            app.ticks = app.ticks.wrapping_add(1);
-            for c in &mut app.connectors {
+            app.shared.now = now;
+            app.shared.ticks = app.shared.ticks.wrapping_add(1);
+            for c in &mut app.shared.connectors {
                 if let (ConnectorState::Running, Some(started)) = (&c.state, c.started) {
                     c.elapsed = now.saturating_duration_since(started);
                 }
@@ -889,39 +459,40 @@ pub fn update(app: &mut App, action: Action) -> Vec<Command> {
             vec![]
         }
         Action::CollectFinished(result) => {
-            let took = match &app.collection {
-                Collection::Running { since } => app.now.saturating_duration_since(*since),
+            let took = match &app.shared.collection {
+                Collection::Running { since } => app.shared.now.saturating_duration_since(*since),
                 _ => Duration::ZERO,
             };
             match result {
                 Ok(summary) => {
                     // The summary is the authority on how each connector ended.
-                    for (row, outcome) in app.connectors.iter_mut().zip(&summary.connectors) {
+                    for (row, outcome) in app.shared.connectors.iter_mut().zip(&summary.connectors)
+                    {
                         row.state = outcome.state.clone();
                         row.received = outcome.received;
                         row.new = outcome.new.total();
                         row.warnings = outcome.warnings;
                         row.skipped = outcome.skipped;
                     }
-                    app.collection = Collection::Finished { took };
+                    app.shared.collection = Collection::Finished { took };
                 }
-                Err(e) => app.collection = Collection::Failed(e),
+                Err(e) => app.shared.collection = Collection::Failed(e),
             }
             app.stale = true;
             app.maybe_build()
         }
         Action::ReportBuilt(built) => {
-            app.building = false;
-            app.report_error = None;
+            app.shared.building = false;
+            app.shared.report_error = None;
             // The shown as-of is the report's: without --as-of it moves with each rebuild.
-            app.as_of = built.report.as_of;
-            app.built = Some(Arc::from(built));
+            app.shared.as_of = built.report.as_of;
+            app.shared.built = Some(Arc::from(built));
             app.refresh();
             app.maybe_build()
         }
         Action::ReportFailed(e) => {
-            app.building = false;
-            app.report_error = Some(e);
+            app.shared.building = false;
+            app.shared.report_error = Some(e);
             vec![]
         }
         Action::ExportFinished(result) => {

@@ -9,8 +9,13 @@
 
 mod app;
 mod draw;
+mod layout;
+mod state;
 #[cfg(test)]
 mod tests;
+mod theme;
+mod views;
+mod widgets;
 
 use std::io::{self, Stdout};
 use std::path::{Path, PathBuf};
@@ -265,6 +270,13 @@ pub fn build(path: &Path, options: &ReportOptions, managed: &[String]) -> Result
     Ok(Built {
         report,
         insights,
+        access: Some(
+            report::read_access_insights(
+                path,
+                &report::AccessOptions::from_report(options, managed),
+            )
+            .map_err(|e| e.to_string())?,
+        ),
         computed_at,
         took: started.elapsed(),
     })
@@ -279,8 +291,8 @@ pub fn app_for(setup: &Setup, log_path: PathBuf) -> App {
         .collect();
     let mut app = App::new(rows, setup.options.as_of, log_path);
     match &setup.source {
-        Source::Demo(reason) => app.demo = Some(reason.clone()),
-        Source::Config(p) => app.config_path = Some(p.clone()),
+        Source::Demo(reason) => app.shared.demo = Some(reason.clone()),
+        Source::Config(p) => app.shared.config_path = Some(p.clone()),
     }
     app
 }

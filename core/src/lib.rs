@@ -3,6 +3,7 @@
 
 pub mod collect;
 pub mod connector;
+pub mod destination;
 pub mod export;
 pub mod identity;
 pub mod model;

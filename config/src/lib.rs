@@ -331,7 +331,7 @@ impl<'a> Locator<'a> {
         let (line, column) = locate::line_col(self.text, offset);
         let message = locate::plain_message(message).replace('\n', "; ");
         let key = span
-            .and_then(|_| self.root.as_ref())
+            .and(self.root.as_ref())
             .and_then(|root| locate::key_path(root, offset));
         let message = match key {
             Some(k) if !message.starts_with(&k) => format!("{k}: {message}"),

@@ -20,11 +20,11 @@ mod ui;
     name = "tally",
     version,
     about,
-    long_about = None,
-    // `--export`, `--as-of`, `--demo` belong to the run without a subcommand:
-    // `tally serve --demo` is refused by the parser, and `serve --help` does not list them.
-    args_conflicts_with_subcommands = true
+    long_about = None
 )]
+// `--export`, `--insights`, `--as-of` and `--demo` are not global: they belong to the
+// run without a subcommand, so `serve --help` does not list them and `tally serve --demo`
+// is refused by the parser (`tally --demo serve` by `run`).
 struct Cli {
     /// Configuration file (default: ./tally.toml, then the user's config directory).
     #[arg(long, global = true, value_name = "FILE")]
@@ -168,6 +168,37 @@ fn man() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> ExitCode {
+    if let Some(command) = &cli.command {
+        let given: Vec<&str> = [
+            (cli.export.is_some(), "--export"),
+            (cli.insights.is_some(), "--insights"),
+            (cli.as_of.is_some(), "--as-of"),
+            (cli.demo, "--demo"),
+        ]
+        .into_iter()
+        .filter_map(|(set, flag)| set.then_some(flag))
+        .collect();
+        if !given.is_empty() {
+            let name = match command {
+                Command::Connectors => "connectors",
+                Command::Serve(_) => "serve",
+                Command::Token { .. } => "token",
+                Command::Completions { .. } => "completions",
+                Command::Man => "man",
+            };
+            eprintln!(
+                "tally: {} {} not apply to `tally {name}` (only to tally without a subcommand){}",
+                given.join(" and "),
+                if given.len() == 1 { "does" } else { "do" },
+                if name == "serve" {
+                    "; the Admin API takes ?as_of= per request"
+                } else {
+                    ""
+                }
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     match cli.command {
         Some(Command::Connectors) => {
             // A plugin that cannot be loaded is reported and left out; the rest is listed.

@@ -282,6 +282,13 @@ fn serve_help_lists_only_what_applies_to_serve() {
     assert!(!help.contains("--export"), "{help}");
     let out = tally(dir.path(), &["serve", "--demo"]);
     assert_eq!(out.status.code(), Some(2));
+    let out = tally(dir.path(), &["--demo", "--as-of", "2026-11-01", "serve"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--as-of and --demo do not apply to `tally serve`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

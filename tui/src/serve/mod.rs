@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::setup;
 
 mod auth;
+mod http;
 mod jobs;
 mod routes;
 mod schedule;
@@ -138,26 +139,26 @@ async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
     eprintln!("tally serve: listening on {scheme}://{local}");
 
     let app = routes::router(state);
-    let signal = shutdown_signal(shutdown.clone());
-    let served = match tls {
+    tokio::spawn(shutdown_signal(shutdown.clone()));
+    let limits = http::limits_from_env();
+    match tls {
         Some(config) => {
-            axum::serve(tls::TlsListener::new(listener, config), app)
-                .with_graceful_shutdown(signal)
-                .await
+            http::serve(
+                tls::TlsListener::new(listener, config),
+                app,
+                shutdown.clone(),
+                limits,
+            )
+            .await
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-        }
-    };
+        None => http::serve(listener, app, shutdown.clone(), limits).await,
+    }
     // The collector stops at the cancellation; waiting for it lets a collection that
     // was running store what it has and checkpoint its cursors before the process ends.
     shutdown.cancel();
     if let Err(e) = collector.await {
         tracing::warn!("the collection task ended abnormally: {e}");
     }
-    served.context("the server stopped with an error")?;
     tracing::info!("tally serve stopped");
     Ok(())
 }

@@ -131,8 +131,13 @@ impl Server {
     }
 
     fn start_with(dir: &Path, scheme: &str) -> Server {
+        Server::start_env(dir, scheme, &[])
+    }
+
+    fn start_env(dir: &Path, scheme: &str, envs: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .args(["--config", "tally.toml", "serve", "--listen", "127.0.0.1:0"])
+            .envs(envs.iter().copied())
             .current_dir(dir)
             .env("HOME", dir)
             .env("XDG_CONFIG_HOME", dir.join(".config"))
@@ -678,7 +683,10 @@ fn serve_refuses_to_start_without_tokens_or_with_bad_settings() {
     let out = tally(dir.path(), &["--config", "tally.toml", "serve"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("tally.toml:2: `collect_every`"), "{err}");
+    assert!(
+        err.contains("tally.toml:2:17: api.collect_every: \"daily\" is not a duration"),
+        "{err}"
+    );
 
     let out = tally(dir.path(), &["token", "new", "bad\"name"]);
     assert_eq!(out.status.code(), Some(2));
@@ -735,4 +743,72 @@ fn https_with_a_certificate_from_the_configuration() {
     assert!(server.client.get(format!("{plain}/health")).send().is_err());
     let status = server.terminate();
     assert!(status.success(), "{status:?}");
+}
+
+/// Issue 10 item 8: a client holding a half-sent request kept `tally serve` from
+/// exiting on SIGTERM, and was never timed out.
+#[test]
+fn sigterm_ends_the_server_within_the_grace_period_despite_half_sent_requests() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_setup(dir.path(), SMALL, "");
+    // The default grace period (60 s) is for requests being answered; a half-sent
+    // request is not one.
+    let server = Server::start(dir.path());
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut holders = Vec::new();
+    for _ in 0..3 {
+        let mut raw = TcpStream::connect(&addr).expect("connect");
+        raw.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .expect("write");
+        holders.push(raw);
+    }
+    // A request in flight has been read up to where the client stopped.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    let status = server.terminate();
+    let took = started.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took < Duration::from_secs(10),
+        "stopped after {took:?}: half-sent requests held the shutdown"
+    );
+}
+
+#[test]
+fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_setup(dir.path(), SMALL, "");
+    let server = Server::start_env(
+        dir.path(),
+        "http",
+        &[("TALLY_SERVE_HEADER_TIMEOUT_MS", "1000")],
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut raw = TcpStream::connect(&addr).expect("connect");
+    raw.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    raw.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = raw.read_to_end(&mut answer);
+    assert!(read.is_ok(), "the server closed the connection: {read:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    // An idle kept-alive connection is closed the same way.
+    let mut idle = TcpStream::connect(&addr).expect("connect");
+    idle.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("write");
+    let mut all = Vec::new();
+    assert!(
+        idle.read_to_end(&mut all).is_ok(),
+        "closed, not timed out on our side"
+    );
+    assert!(String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"));
+    assert_eq!(server.get("/health", None).status(), StatusCode::OK);
 }

@@ -275,3 +275,53 @@ fn an_unknown_kind_is_still_a_configuration_error() {
         "the plugin kind is suggested: {err}"
     );
 }
+
+/// Issue 10 item 8: the first 8 KB of the example plugin (a copy cut short) used to kill
+/// tally with SIGBUS inside the dynamic loader. It is refused by path, and the rest goes on.
+#[test]
+fn a_truncated_plugin_is_reported_and_the_rest_goes_on() {
+    let dir = tempfile::tempdir().expect("dir");
+    let plugins = dir.path().join("plugins");
+    let full = install(EXAMPLE, &plugins);
+    let bytes = std::fs::read(&full).expect("read plugin");
+    std::fs::write(&full, &bytes[..8192]).expect("truncate");
+    std::fs::create_dir_all(dir.path().join("records")).expect("mkdir");
+    std::fs::write(
+        dir.path().join("records/log.jsonl"),
+        format!("{JSONL_USER}\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        "[store]\npath = \"tally.db\"\n\n[plugins]\ndirs = [\"plugins\"]\n\n[[connector]]\nname = \"sync-log\"\nkind = \"jsonl\"\npath = \"records\"\n",
+    )
+    .expect("config");
+
+    let out = tally_in(dir.path(), &["--config", "tally.toml", "connectors"]);
+    let err = stderr(&out);
+    assert!(out.status.success(), "no crash: {:?} {err}", out.status);
+    assert!(
+        err.contains(&format!(
+            "plugin {}: not a complete library",
+            full.display()
+        )),
+        "{err}"
+    );
+    assert!(stdout(&out).lines().any(|l| l.starts_with("jsonl\t")));
+
+    let out = tally_in(
+        dir.path(),
+        &[
+            "--config",
+            "tally.toml",
+            "--export",
+            "out.zip",
+            "--as-of",
+            AS_OF,
+        ],
+    );
+    let err = stderr(&out);
+    assert!(out.status.success(), "no crash: {:?} {err}", out.status);
+    assert!(err.contains("not a complete library"), "{err}");
+    assert!(user_report_text(&dir.path().join("out.zip")).contains("zoe@corp.example"));
+}

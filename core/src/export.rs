@@ -12,11 +12,8 @@
 //!   into place, so a failed export never leaves a partial `Usage Reports.zip`.
 
 use std::borrow::Cow;
-use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Cursor, Seek, Write};
+use std::io::{Cursor, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use rust_xlsxwriter::{
@@ -25,6 +22,7 @@ use rust_xlsxwriter::{
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
+use crate::destination;
 use crate::report::{Report, WindowKind, WindowReport};
 use crate::sheets::{self, push_minute, Kind, Sheet, Value};
 
@@ -39,6 +37,10 @@ pub enum ExportError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("writing zip: {0}")]
     Zip(#[from] zip::result::ZipError),
+    /// A destination refused by [`crate::destination`] (a special file); other
+    /// destination errors arrive as [`ExportError::Io`].
+    #[error(transparent)]
+    Destination(crate::destination::DestinationError),
 }
 
 /// The file name used when the destination is a directory.
@@ -85,10 +87,9 @@ pub fn write_usage_reports_with(
 ) -> Result<PathBuf, ExportError> {
     // Resolve and check the destination before the expensive part, so a typo in the
     // path fails at once rather than after the workbooks were built.
-    let target = resolve_destination(dest)?;
+    let target = destination::resolve(dest, ZIP_NAME)?;
     let books = build_workbooks(report, options)?;
-    write_atomically(&target, |w| write_zip(w, report, &books))?;
-    Ok(target)
+    destination::write_atomically(&target, |w| write_zip(w, report, &books))
 }
 
 /// The zip as bytes (for the Admin API).
@@ -107,154 +108,6 @@ pub fn usage_reports_bytes_with(
     let cursor = Cursor::new(Vec::with_capacity(total + 1024));
     let cursor = write_zip(cursor, report, &books)?;
     Ok(cursor.into_inner())
-}
-
-// ---------------------------------------------------------------------------------
-// Destination and atomic write
-// ---------------------------------------------------------------------------------
-
-fn io_err(path: &Path, source: io::Error) -> ExportError {
-    ExportError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-/// `dest` as the file to write: an existing directory gets [`ZIP_NAME`] inside it;
-/// anything else must name a file in an existing directory.
-fn resolve_destination(dest: &Path) -> Result<PathBuf, ExportError> {
-    resolve_destination_as(dest, ZIP_NAME)
-}
-
-/// [`resolve_destination`] with another file name for a directory (`Insights.xlsx`).
-pub(crate) fn resolve_destination_as(dest: &Path, name: &str) -> Result<PathBuf, ExportError> {
-    if dest.is_dir() {
-        return Ok(dest.join(name));
-    }
-    // `out/` that does not exist was meant as a directory; writing a file called `out`
-    // would surprise.
-    let text = dest.as_os_str().to_string_lossy();
-    if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) {
-        return Err(io_err(
-            dest,
-            io::Error::new(io::ErrorKind::NotFound, "directory does not exist"),
-        ));
-    }
-    if dest.file_name().is_none() {
-        return Err(io_err(
-            dest,
-            io::Error::new(io::ErrorKind::InvalidInput, "not a file name"),
-        ));
-    }
-    let parent = parent_dir(dest);
-    match fs::metadata(parent) {
-        Ok(meta) if meta.is_dir() => Ok(dest.to_path_buf()),
-        Ok(_) => Err(io_err(
-            dest,
-            io::Error::other(format!("{} is not a directory", parent.display())),
-        )),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(io_err(
-            dest,
-            io::Error::new(
-                e.kind(),
-                format!("directory {} does not exist", parent.display()),
-            ),
-        )),
-        Err(e) => Err(io_err(
-            dest,
-            io::Error::new(e.kind(), format!("directory {}: {e}", parent.display())),
-        )),
-    }
-}
-
-/// The directory holding `file`; `.` for a bare file name.
-fn parent_dir(file: &Path) -> &Path {
-    match file.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
-}
-
-/// Distinguishes temporary files of concurrent exports in one process (the Admin API
-/// and the terminal UI may export at the same time).
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Removes the temporary file unless the rename went through.
-struct TempFile {
-    path: PathBuf,
-    armed: bool,
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed {
-            // Best effort: the export already failed with the error that matters.
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// Creates `.<target name>.tmp-<pid>-<n>` in `dir`. `create_new` so that nothing we did
-/// not create is ever overwritten; a name already taken (a leftover of a crashed run
-/// whose pid came round again) just moves on to the next `n`.
-fn create_temp_file(dir: &Path, target: &Path) -> Result<(File, PathBuf), ExportError> {
-    const ATTEMPTS: usize = 100;
-    let mut last_error = None;
-    for _ in 0..ATTEMPTS {
-        let mut name = OsString::from(".");
-        name.push(target.file_name().unwrap_or_else(|| ZIP_NAME.as_ref()));
-        name.push(format!(
-            ".tmp-{}-{}",
-            std::process::id(),
-            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let path = dir.join(name);
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(file) => return Ok((file, path)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
-            Err(e) => return Err(io_err(target, e)),
-        }
-    }
-    Err(io_err(
-        target,
-        last_error.unwrap_or_else(|| io::Error::other("no free temporary file name")),
-    ))
-}
-
-/// Writes `target` by writing a dot-file next to it, fsyncing it and renaming it into
-/// place. On any error the temporary file is removed and an existing `target` is left
-/// as it was. Errors name `target`, the path the user asked for.
-pub(crate) fn write_atomically<F>(target: &Path, write: F) -> Result<(), ExportError>
-where
-    F: FnOnce(BufWriter<File>) -> Result<BufWriter<File>, ExportError>,
-{
-    let dir = parent_dir(target);
-    let (file, tmp_path) = create_temp_file(dir, target)?;
-    let mut tmp = TempFile {
-        path: tmp_path,
-        armed: true,
-    };
-
-    let writer = write(BufWriter::with_capacity(1 << 20, file)).map_err(|e| match e {
-        ExportError::Zip(zip::result::ZipError::Io(io)) => io_err(target, io),
-        other => other,
-    })?;
-    let file = writer
-        .into_inner()
-        .map_err(|e| io_err(target, e.into_error()))?;
-    file.sync_all().map_err(|e| io_err(target, e))?;
-    drop(file);
-
-    fs::rename(&tmp.path, target).map_err(|e| io_err(target, e))?;
-    tmp.armed = false;
-
-    // Make the rename itself durable. The file is complete and in place already, so a
-    // failure here is not an export failure.
-    #[cfg(unix)]
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------

@@ -2,13 +2,13 @@
 //! atomically like `Usage Reports.zip` (a temporary file renamed into place), with the
 //! conventions of SPEC §5: real date-times, `(UTC)` headers, frozen headers, autofilters.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rust_xlsxwriter::{DocProperties, Workbook};
 
 use crate::access_sheets::{self as sheets, people_metrics, INSIGHTS_NAME};
-use crate::export::{resolve_destination_as, write_atomically, write_sheet, ExportError, Formats};
+use crate::destination;
+use crate::export::{write_sheet, ExportError, Formats};
 use crate::export::{ExportOptions, EXCEL_MAX_ROWS};
 use crate::report::access::AccessInsights;
 
@@ -33,7 +33,7 @@ pub fn write_insights_with(
     dest: &Path,
     options: &ExportOptions,
 ) -> Result<PathBuf, ExportError> {
-    let target = resolve_destination_as(dest, INSIGHTS_NAME)?;
+    let target = destination::resolve(dest, INSIGHTS_NAME)?;
     let bytes = if wants_json(dest) {
         insights_json_bytes(insights).map_err(|e| ExportError::Io {
             path: target.clone(),
@@ -42,14 +42,7 @@ pub fn write_insights_with(
     } else {
         insights_workbook_bytes_with(insights, options)?
     };
-    write_atomically(&target, |mut w| {
-        w.write_all(&bytes).map_err(|e| ExportError::Io {
-            path: target.clone(),
-            source: e,
-        })?;
-        Ok(w)
-    })?;
-    Ok(target)
+    Ok(destination::write_bytes(&target, &bytes)?)
 }
 
 /// The JSON document of SPEC §9 (`--insights x.json`, `GET /api/insights`).

@@ -4,6 +4,7 @@
 
 pub mod access_sheets;
 pub mod collect;
+pub mod destination;
 pub mod export;
 pub mod identity;
 pub mod insights_export;

@@ -236,6 +236,20 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// When connector `name` last saved its cursor (the end of its last collection that
+    /// got anywhere), if ever.
+    pub fn cursor_saved_at(&self, name: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT saved_at FROM cursors WHERE connector = ?1",
+                [name],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|ms| ms.map(from_millis))
+            .map_err(|e| self.err(e))
+    }
+
     /// Sets SQLite's page cache of this connection to `kib` KiB. A report streams each
     /// table once, so a large cache would only hold pages it never reads again.
     pub fn set_cache_kib(&self, kib: u32) -> Result<(), StoreError> {

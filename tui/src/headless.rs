@@ -1,12 +1,15 @@
 //! `tally --export PATH`: collect from every connector, then write the zip. Progress and
 //! problems go to stderr, one line each; the exit status says whether all went well.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use tally_core::collect::{self, CollectEvent, ConnectorState};
+use tally_core::destination::{self, DestinationError};
 use tally_core::export;
 use tally_core::report::{self, Report};
 use tokio::sync::mpsc;
@@ -16,20 +19,105 @@ use crate::setup::Setup;
 
 /// How an export ended, for the exit status.
 pub struct Outcome {
-    pub path: PathBuf,
-    /// `name: reason` of every connector that failed.
-    pub failed: Vec<String>,
+    /// What was written: a file, or `-` for standard output.
+    pub written: Vec<PathBuf>,
+    pub failed: Vec<Failed>,
+}
+
+/// A connector whose collection failed this run.
+pub struct Failed {
+    pub name: String,
+    pub reason: String,
+    /// When the store last saved this connector's progress (its cursor): what the file
+    /// holds of it was collected up to then.
+    pub last_saved: Option<DateTime<Utc>>,
+}
+
+impl Failed {
+    /// What the written file holds of this connector, for the final message.
+    pub fn holds(&self) -> String {
+        match self.last_saved {
+            Some(t) => format!(
+                "{}'s records from earlier collections, last collected at {}",
+                self.name,
+                t.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => format!(
+                "of {} only what this run stored before it failed, if anything (no earlier collection is recorded)",
+                self.name
+            ),
+        }
+    }
+}
+
+/// A problem with the command line or the configuration (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// How much goes to stderr: `-q` only problems, `-v` every progress step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet = 0,
+    Normal = 1,
+    Verbose = 2,
+}
+
+static VERBOSITY: AtomicU8 = AtomicU8::new(Verbosity::Normal as u8);
+
+/// Sets the verbosity for the rest of the run (from `-q`/`-v`).
+pub fn set_verbosity(v: Verbosity) {
+    VERBOSITY.store(v as u8, Ordering::Relaxed);
+}
+
+fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        1 => Verbosity::Normal,
+        _ => Verbosity::Verbose,
+    }
 }
 
 /// One line on stderr. Unlike `eprintln!`, never panics when stderr is gone (a
 /// scheduler may close it).
-fn say(line: &str) {
+fn write_stderr(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{line}");
 }
 
+/// A progress line: not shown with `-q`.
+fn say(line: &str) {
+    if verbosity() >= Verbosity::Normal {
+        write_stderr(line);
+    }
+}
+
+/// A problem (a skipped line, a warning, a failed connector): shown even with `-q`.
+fn warn(line: &str) {
+    write_stderr(line);
+}
+
+/// `n` with thousands separators: `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `1 connector`, `2 connectors`, `1,024 records`: the count with separators and the
+/// right form of the noun.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// Collects into the store, with progress on stderr.
-pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Result<Vec<String>> {
+pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Result<Vec<Failed>> {
     let names: Vec<String> = setup
         .connectors
         .iter()
@@ -53,18 +141,20 @@ pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Resu
                     connector,
                     received,
                     new,
-                } if last_print.elapsed().as_secs() >= 1 => {
+                } if verbosity() == Verbosity::Verbose || last_print.elapsed().as_secs() >= 1 => {
                     last_print = Instant::now();
                     say(&format!(
-                        "{}: {received} records so far ({new} new)",
-                        names[connector]
+                        "{}: {} so far ({} new)",
+                        names[connector],
+                        counted(received, "record", "records"),
+                        thousands(new)
                     ));
                 }
                 CollectEvent::Skipped { connector, message } => {
-                    say(&format!("{}: skipped {message}", names[connector]))
+                    warn(&format!("{}: skipped {message}", names[connector]))
                 }
                 CollectEvent::Warning { connector, message } => {
-                    say(&format!("{}: warning: {message}", names[connector]))
+                    warn(&format!("{}: warning: {message}", names[connector]))
                 }
                 _ => {}
             }
@@ -75,24 +165,53 @@ pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Resu
     let mut failed = Vec::new();
     for c in &summary.connectors {
         let skipped = if c.skipped > 0 {
-            format!(", {} bad input lines skipped", c.skipped)
+            format!(
+                ", {} skipped",
+                counted(c.skipped, "bad input line", "bad input lines")
+            )
         } else {
             String::new()
         };
         match &c.state {
             ConnectorState::Failed(reason) => {
-                say(&format!(
-                    "{}: FAILED after {} records: {reason}{skipped}",
-                    c.name, c.received
+                warn(&format!(
+                    "{}: FAILED after {}: {reason}{skipped}",
+                    c.name,
+                    counted(c.received, "record", "records")
                 ));
-                failed.push(format!("{}: {reason}", c.name));
+                failed.push(Failed {
+                    name: c.name.clone(),
+                    reason: reason.to_string(),
+                    last_saved: None,
+                });
             }
             _ => say(&format!(
-                "{}: done, {} records ({} new){skipped}",
+                "{}: done, {} ({} new){skipped}",
                 c.name,
-                c.received,
-                c.new.total()
+                counted(c.received, "record", "records"),
+                thousands(c.new.total())
             )),
+        }
+    }
+    if !failed.is_empty() {
+        let path = setup.store_path.clone();
+        let names: Vec<String> = failed.iter().map(|f| f.name.clone()).collect();
+        // Best effort: without the times the message is only less precise.
+        let saved = tokio::task::spawn_blocking(move || {
+            let store = tally_core::store::Store::open(&path).ok()?;
+            Some(
+                names
+                    .iter()
+                    .map(|n| store.cursor_saved_at(n).ok().flatten())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+        for (f, t) in failed.iter_mut().zip(saved) {
+            f.last_saved = t;
         }
     }
     Ok(failed)
@@ -119,17 +238,106 @@ pub fn prepare_destination(dest: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-pub async fn export(setup: &Setup, dest: &Path) -> anyhow::Result<Outcome> {
-    // Before collecting: a destination that cannot exist should not cost a collection.
+/// The file name of the insights workbook when `--insights` names a directory.
+pub const INSIGHTS_NAME: &str = "Insights.xlsx";
+
+/// `-` as a destination: the zip goes to standard output.
+fn is_stdout(dest: &Path) -> bool {
+    dest.as_os_str() == "-"
+}
+
+/// Checks a destination before collecting (a path that cannot be written should not cost
+/// a collection): creates `out/` when asked for a directory, refuses special files and
+/// missing directories, and a terminal as standard output.
+pub fn check_destination(dest: &Path, default_name: &str) -> anyhow::Result<()> {
+    if is_stdout(dest) {
+        if std::io::stdout().is_terminal() {
+            return Err(UsageError(
+                "--export -: standard output is a terminal; redirect it to a file or a pipe (`> report.zip`)".into(),
+            )
+            .into());
+        }
+        return Ok(());
+    }
     prepare_destination(dest)
         .with_context(|| format!("cannot create the directory {}", dest.display()))?;
+    match destination::resolve(dest, default_name) {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_usage() => Err(UsageError(e.to_string()).into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What `tally --export` and `--insights` were asked to write.
+pub struct Targets<'a> {
+    pub export: Option<&'a Path>,
+    pub insights: Option<&'a Path>,
+}
+
+/// Collects once, then writes every target asked for.
+pub async fn run(setup: &Setup, targets: Targets<'_>) -> anyhow::Result<Outcome> {
+    if let Some(dest) = targets.export {
+        check_destination(dest, export::ZIP_NAME)?;
+    }
+    if let Some(dest) = targets.insights {
+        check_destination(dest, INSIGHTS_NAME)?;
+    }
+    if let Some(notice) = crate::setup::no_connector_notice(setup) {
+        return Err(UsageError(notice).into());
+    }
     let started = Instant::now();
     let failed = collect(setup, CancellationToken::new()).await?;
     let collected = started.elapsed();
+    let mut written = Vec::new();
+    if let Some(dest) = targets.export {
+        written.push(export_report(setup, dest).await?);
+    }
+    if let Some(dest) = targets.insights {
+        written.push(write_insights(setup, dest).await?);
+    }
+    for path in &written {
+        say(&format!(
+            "wrote {} (collected in {:.1}s, total {:.1}s)",
+            if is_stdout(path) {
+                "the zip to standard output".to_owned()
+            } else {
+                path.display().to_string()
+            },
+            collected.as_secs_f64(),
+            started.elapsed().as_secs_f64()
+        ));
+    }
+    Ok(Outcome { written, failed })
+}
+
+/// Writes the access insights of SPEC §9 to `dest` (a directory means
+/// `dest/Insights.xlsx`; a `.json` path the JSON of `GET /api/insights`), from the
+/// store at [`Setup::options_now`], after the collection; returns the path written.
+pub async fn write_insights(setup: &Setup, dest: &Path) -> anyhow::Result<PathBuf> {
+    let path = setup.store_path.clone();
+    let options =
+        report::AccessOptions::from_report(&setup.options_now(), &setup.managed_domains());
+    let dest = dest.to_path_buf();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<PathBuf> {
+        let insights = report::read_access_insights(&path, &options)?;
+        Ok(tally_core::insights_export::write_insights(
+            &insights, &dest,
+        )?)
+    })
+    .await
+    .context("insights task stopped")?
+}
+
+/// Builds the report and writes `Usage Reports.zip` to `dest` (`-`: standard output).
+async fn export_report(setup: &Setup, dest: &Path) -> anyhow::Result<PathBuf> {
     let report = build_report(setup).await?;
     let dest = dest.to_path_buf();
     let (report, path) = tokio::task::spawn_blocking(move || {
-        let path = export::write_usage_reports(&report, &dest);
+        let path = if is_stdout(&dest) {
+            write_stdout(&report).map(|()| dest)
+        } else {
+            export::write_usage_reports(&report, &dest).map_err(anyhow::Error::from)
+        };
         (report, path)
     })
     .await
@@ -138,20 +346,48 @@ pub async fn export(setup: &Setup, dest: &Path) -> anyhow::Result<Outcome> {
     for w in [&report.six_months, &report.one_year] {
         let s = &w.summary;
         say(&format!(
-            "{}: {} unique users ({} service accounts), {} entity types, {} projects, {} entities synced",
+            "{}: {} ({}), {}, {}, {} synced",
             w.window.kind.label(),
-            s.total_unique_users,
-            s.service_accounts,
-            s.unique_entity_types,
-            s.unique_projects,
-            s.entities_synced
+            counted(s.total_unique_users, "unique user", "unique users"),
+            counted(s.service_accounts, "service account", "service accounts"),
+            counted(s.unique_entity_types, "entity type", "entity types"),
+            counted(s.unique_projects, "project", "projects"),
+            counted(s.entities_synced, "entity", "entities"),
         ));
     }
-    say(&format!(
-        "wrote {} (collected in {:.1}s, total {:.1}s)",
-        path.display(),
-        collected.as_secs_f64(),
-        started.elapsed().as_secs_f64()
-    ));
-    Ok(Outcome { path, failed })
+    Ok(path)
+}
+
+fn write_stdout(report: &Report) -> anyhow::Result<()> {
+    let bytes = export::usage_reports_bytes(report)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)
+        .and_then(|()| out.flush())
+        .context("writing the zip to standard output")?;
+    Ok(())
+}
+
+/// Whether `e` is a usage problem (exit status 2) rather than a failure.
+pub fn is_usage(e: &anyhow::Error) -> bool {
+    e.is::<UsageError>()
+        || e.downcast_ref::<DestinationError>()
+            .is_some_and(DestinationError::is_usage)
+        || e.downcast_ref::<export::ExportError>()
+            .is_some_and(|x| matches!(x, export::ExportError::Destination(d) if d.is_usage()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_have_separators_and_the_right_plural() {
+        assert_eq!(counted(1, "connector", "connectors"), "1 connector");
+        assert_eq!(counted(2, "connector", "connectors"), "2 connectors");
+        assert_eq!(counted(0, "record", "records"), "0 records");
+        assert_eq!(counted(1_234_567, "record", "records"), "1,234,567 records");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(100_000), "100,000");
+    }
 }

@@ -13,21 +13,41 @@ mod ui;
 
 /// How integrations are used: distinct people, projects, entity types and synced data
 /// across end systems.
+///
+/// Without a subcommand: the terminal UI, or headless with --export/--insights.
 #[derive(Debug, Parser)]
-#[command(name = "tally", version, about, long_about = None)]
+#[command(
+    name = "tally",
+    version,
+    about,
+    long_about = None
+)]
+// `--export`, `--insights`, `--as-of` and `--demo` are not global: they belong to the
+// run without a subcommand, so `serve --help` does not list them and `tally serve --demo`
+// is refused by the parser (`tally --demo serve` by `run`).
 struct Cli {
     /// Configuration file (default: ./tally.toml, then the user's config directory).
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Only problems on stderr: no progress lines.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Every progress step on stderr.
+    #[arg(short, long, global = true)]
+    verbose: bool,
     /// Headless: collect, then write Usage Reports.zip to PATH (a directory means
-    /// PATH/Usage Reports.zip).
+    /// PATH/Usage Reports.zip; `-` writes the zip to standard output).
     #[arg(long, value_name = "PATH")]
     export: Option<PathBuf>,
-    /// Report end time (RFC 3339), default now.
-    #[arg(long, global = true, value_name = "RFC3339")]
+    /// Headless: collect, then write the access insights to PATH (a directory means
+    /// PATH/Insights.xlsx). Not built yet: reports so and writes nothing.
+    #[arg(long, value_name = "PATH")]
+    insights: Option<PathBuf>,
+    /// Report end time: a date (midnight UTC) or an RFC 3339 time; default now.
+    #[arg(long, value_name = "DATE|RFC3339")]
     as_of: Option<String>,
     /// Use the built-in demo data set instead of a configuration.
-    #[arg(long, global = true)]
+    #[arg(long)]
     demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
@@ -44,6 +64,21 @@ enum Command {
         #[command(subcommand)]
         command: serve::TokenCommand,
     },
+    /// Print a shell completion script: `tally completions bash > /etc/bash_completion.d/tally`.
+    Completions {
+        #[arg(value_enum)]
+        shell: CompletionShell,
+    },
+    /// Print the manual page (roff): `tally man > tally.1; man ./tally.1`.
+    Man,
+}
+
+/// The shells `tally completions` writes for.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 /// Exit statuses a scheduler can tell apart.
@@ -53,6 +88,19 @@ const EXIT_PARTIAL: u8 = 3;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    headless::set_verbosity(if cli.quiet {
+        headless::Verbosity::Quiet
+    } else if cli.verbose {
+        headless::Verbosity::Verbose
+    } else {
+        headless::Verbosity::Normal
+    });
+    // These only print; no runtime needed.
+    match &cli.command {
+        Some(Command::Completions { shell }) => return completions(*shell),
+        Some(Command::Man) => return man(),
+        _ => {}
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -82,7 +130,75 @@ fn one_line(e: &anyhow::Error) -> String {
     out.join(": ").replace('\n', " ")
 }
 
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error worth a status.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tally: writing to standard output: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn completions(shell: CompletionShell) -> ExitCode {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let mut bytes = Vec::new();
+    let shell = match shell {
+        CompletionShell::Bash => clap_complete::Shell::Bash,
+        CompletionShell::Zsh => clap_complete::Shell::Zsh,
+        CompletionShell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut cmd, "tally", &mut bytes);
+    print_bytes(&bytes)
+}
+
+fn man() -> ExitCode {
+    use clap::CommandFactory;
+    let mut bytes = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut bytes) {
+        eprintln!("tally: cannot render the manual page: {e}");
+        return ExitCode::from(EXIT_FAILED);
+    }
+    print_bytes(&bytes)
+}
+
 async fn run(cli: Cli) -> ExitCode {
+    if let Some(command) = &cli.command {
+        let given: Vec<&str> = [
+            (cli.export.is_some(), "--export"),
+            (cli.insights.is_some(), "--insights"),
+            (cli.as_of.is_some(), "--as-of"),
+            (cli.demo, "--demo"),
+        ]
+        .into_iter()
+        .filter_map(|(set, flag)| set.then_some(flag))
+        .collect();
+        if !given.is_empty() {
+            let name = match command {
+                Command::Connectors => "connectors",
+                Command::Serve(_) => "serve",
+                Command::Token { .. } => "token",
+                Command::Completions { .. } => "completions",
+                Command::Man => "man",
+            };
+            eprintln!(
+                "tally: {} {} not apply to `tally {name}` (only to tally without a subcommand){}",
+                given.join(" and "),
+                if given.len() == 1 { "does" } else { "do" },
+                if name == "serve" {
+                    "; the Admin API takes ?as_of= per request"
+                } else {
+                    ""
+                }
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    }
     match cli.command {
         Some(Command::Connectors) => {
             // A plugin that cannot be loaded is reported and left out; the rest is listed.
@@ -95,20 +211,31 @@ async fn run(cli: Cli) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Some(Command::Serve(args)) => serve::main(cli.config, cli.demo, cli.as_of, args).await,
+        Some(Command::Serve(args)) => serve::main(cli.config, args).await,
         Some(Command::Token { command }) => serve::token_main(command),
-        None => match cli.export {
-            Some(dest) => export(cli.config, cli.as_of, cli.demo, dest).await,
-            None => ui::launch(cli.config.as_deref(), cli.as_of.as_deref(), cli.demo).await,
-        },
+        // Handled before the runtime started.
+        Some(Command::Completions { .. } | Command::Man) => ExitCode::SUCCESS,
+        None if cli.export.is_some() || cli.insights.is_some() => {
+            let targets = Targets {
+                export: cli.export,
+                insights: cli.insights,
+            };
+            headless_main(cli.config, cli.as_of, cli.demo, targets).await
+        }
+        None => ui::launch(cli.config.as_deref(), cli.as_of.as_deref(), cli.demo).await,
     }
 }
 
-async fn export(
+struct Targets {
+    export: Option<PathBuf>,
+    insights: Option<PathBuf>,
+}
+
+async fn headless_main(
     config: Option<PathBuf>,
     as_of: Option<String>,
     demo: bool,
-    dest: PathBuf,
+    targets: Targets,
 ) -> ExitCode {
     let as_of = match setup::parse_as_of(as_of.as_deref()) {
         Ok(t) => t,
@@ -127,20 +254,40 @@ async fn export(
     if let setup::Source::Demo(reason) = &setup.source {
         eprintln!("tally: {reason}");
     }
-    match headless::export(&setup, &dest).await {
+    let targets = headless::Targets {
+        export: targets.export.as_deref(),
+        insights: targets.insights.as_deref(),
+    };
+    match headless::run(&setup, targets).await {
         Ok(outcome) if outcome.failed.is_empty() => ExitCode::SUCCESS,
         Ok(outcome) => {
+            let written: Vec<String> = outcome
+                .written
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let reasons: Vec<String> = outcome
+                .failed
+                .iter()
+                .map(|f| format!("{}: {}", f.name, f.reason))
+                .collect();
+            let holds: Vec<String> = outcome.failed.iter().map(headless::Failed::holds).collect();
             eprintln!(
-                "tally: wrote {}, but {} connector(s) failed, so it lacks their data: {}",
-                outcome.path.display(),
-                outcome.failed.len(),
-                outcome.failed.join("; ")
+                "tally: wrote {}, but {} failed ({}); it holds {}",
+                written.join(" and "),
+                headless::counted(outcome.failed.len() as u64, "connector", "connectors"),
+                reasons.join("; "),
+                holds.join("; ")
             );
             ExitCode::from(EXIT_PARTIAL)
         }
         Err(e) => {
             eprintln!("tally: {}", one_line(&e));
-            ExitCode::from(EXIT_FAILED)
+            ExitCode::from(if headless::is_usage(&e) {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            })
         }
     }
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use chrono::{DateTime, Utc};
 use tally_config::Config;
 use tally_core::report::ReportOptions;
@@ -52,6 +52,19 @@ impl Drop for ScratchStore {
 impl Setup {
     /// The options for a report built now: without `--as-of` it ends now, after whatever
     /// was collected meanwhile, so records stamped during collection count.
+    /// The organisation's own email domains: `[identity] managed_domains`, or the demo
+    /// organisation's.
+    pub fn managed_domains(&self) -> Vec<String> {
+        match (&self.config, &self.source) {
+            (Some(c), _) => c.identity.managed_domains.clone(),
+            (None, Source::Demo(_)) => tally_demo::MANAGED_DOMAINS
+                .iter()
+                .map(|d| (*d).to_owned())
+                .collect(),
+            (None, _) => Vec::new(),
+        }
+    }
+
     pub fn options_now(&self) -> ReportOptions {
         let mut options = self.options.clone();
         options.as_of = self.fixed_as_of.unwrap_or_else(Utc::now);
@@ -59,16 +72,38 @@ impl Setup {
     }
 }
 
-/// Parses `--as-of` (absent: `None`), naming the flag in the error.
+/// Parses `--as-of` (absent: `None`): an RFC 3339 time, or a date `YYYY-MM-DD` meaning
+/// midnight UTC at its start. The error names the flag and both forms.
 pub fn parse_as_of(value: Option<&str>) -> anyhow::Result<Option<DateTime<Utc>>> {
-    match value {
-        None => Ok(None),
-        Some(v) => DateTime::parse_from_rfc3339(v.trim())
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .with_context(|| {
-                format!("--as-of {v:?} is not an RFC 3339 time; write e.g. 2026-11-01T00:00:00Z")
-            }),
+    let Some(v) = value else {
+        return Ok(None);
+    };
+    let t = v.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(t) {
+        return Ok(Some(time.with_timezone(&Utc)));
     }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        if let Some(midnight) = date.and_hms_opt(0, 0, 0) {
+            return Ok(Some(midnight.and_utc()));
+        }
+    }
+    bail!(
+        "--as-of {v:?} is neither a date nor an RFC 3339 time; write e.g. 2026-11-01 (midnight UTC) or 2026-11-01T08:00:00Z"
+    )
+}
+
+/// What to tell the user when the configuration has no `[[connector]]` at all: the
+/// reports would be all zeros (or old store data). `--export`/`--insights` refuse to run;
+/// the terminal UI shows it as a notice.
+pub fn no_connector_notice(setup: &Setup) -> Option<String> {
+    let config = setup.config.as_ref()?;
+    if !config.connectors.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{}: no [[connector]] is configured, so there is nothing to collect; add a [[connector]] table with `name`, `kind` and its settings (`tally connectors` lists the kinds; docs/cli.md has examples), or run with --demo for the demo data set",
+        config.path.display()
+    ))
 }
 
 /// The connector name under which `[[integration]]` tables are collected (brackets: no
@@ -120,6 +155,9 @@ pub fn setup(
         };
     };
     let config = Config::load(&path)?;
+    // A secret that is not there fails now, before anything is collected, rather than
+    // half-way through as a failed connector.
+    config.check_secrets()?;
     // Plugins that cannot be loaded are reported and skipped; tally goes on without them.
     for problem in &registry::plugins(Some(&config)).problems {
         eprintln!("tally: {problem}");
@@ -145,7 +183,8 @@ pub fn setup(
         as_of,
         rules: config.identity.rules(),
         service_account_patterns: config.identity.service_accounts.clone(),
-        ..ReportOptions::new(as_of)
+        active_days: config.insights.active_days,
+        dormant_days: config.insights.dormant_days,
     };
     Ok(Setup {
         source: Source::Config(path),
@@ -170,5 +209,30 @@ fn demo_setup(reason: String, as_of: DateTime<Utc>, fixed_as_of: Option<DateTime
         fixed_as_of,
         _scratch: Some(ScratchStore(store_path.clone())),
         store_path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_of_takes_a_date_as_midnight_utc_or_an_rfc3339_time() {
+        let midnight: DateTime<Utc> = "2026-11-01T00:00:00Z".parse().expect("time");
+        assert_eq!(
+            parse_as_of(Some("2026-11-01")).expect("date"),
+            Some(midnight)
+        );
+        assert_eq!(
+            parse_as_of(Some("2026-11-01T01:00:00+01:00")).expect("time"),
+            Some(midnight)
+        );
+        assert_eq!(parse_as_of(None).expect("none"), None);
+        let err = parse_as_of(Some("yesterday")).expect_err("bad").to_string();
+        assert!(
+            err.contains("--as-of") && err.contains("2026-11-01"),
+            "{err}"
+        );
+        assert!(parse_as_of(Some("2026-02-30")).is_err());
     }
 }

@@ -73,6 +73,9 @@ use generate::{Generator, Tagged};
 /// The connector kind in the configuration: `[[connector]] kind = "demo"`.
 pub const KIND: &str = "demo";
 
+/// The demo organisation's own email domain: what `[identity] managed_domains` would say.
+pub const MANAGED_DOMAINS: &[&str] = &["northwind.example"];
+
 /// This kind in tally's connector registry.
 pub struct Factory;
 

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use crate::setup;
 
 mod auth;
+mod http;
 mod jobs;
 mod routes;
 mod schedule;
@@ -40,14 +41,9 @@ pub struct ServeArgs {
 }
 
 /// `tally serve`: runs until Ctrl-C or SIGTERM; exit status 0 after a clean shutdown.
-pub async fn main(
-    config: Option<PathBuf>,
-    demo: bool,
-    as_of: Option<String>,
-    args: ServeArgs,
-) -> ExitCode {
+pub async fn main(config: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     init_logging();
-    match run(config, demo, as_of, args).await {
+    match run(config, args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tally serve: {}", crate::one_line(&e));
@@ -72,22 +68,9 @@ fn init_logging() {
         .try_init();
 }
 
-async fn run(
-    config: Option<PathBuf>,
-    demo: bool,
-    as_of: Option<String>,
-    args: ServeArgs,
-) -> anyhow::Result<()> {
-    if as_of.is_some() {
-        bail!(UsageError(
-            "--as-of does not apply to `tally serve`; ask for a report time per request with ?as_of=RFC3339".into()
-        ));
-    }
-    if demo {
-        bail!(UsageError(
-            "--demo does not apply to `tally serve`: the Admin API needs a configuration with [[api.token]] entries".into()
-        ));
-    }
+async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
+    // `--demo` and `--as-of` are refused by the parser (they belong to the run without a
+    // subcommand): the Admin API needs a configuration, and takes `?as_of=` per request.
     // Connectors are built once; their own `as_of` only matters for the demo data set.
     let setup = setup::setup(config.as_deref(), false, None, setup::Fallback::Fail)
         .map_err(|e| UsageError(crate::one_line(&e)))?;
@@ -156,26 +139,26 @@ async fn run(
     eprintln!("tally serve: listening on {scheme}://{local}");
 
     let app = routes::router(state);
-    let signal = shutdown_signal(shutdown.clone());
-    let served = match tls {
+    tokio::spawn(shutdown_signal(shutdown.clone()));
+    let limits = http::limits_from_env();
+    match tls {
         Some(config) => {
-            axum::serve(tls::TlsListener::new(listener, config), app)
-                .with_graceful_shutdown(signal)
-                .await
+            http::serve(
+                tls::TlsListener::new(listener, config),
+                app,
+                shutdown.clone(),
+                limits,
+            )
+            .await
         }
-        None => {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(signal)
-                .await
-        }
-    };
+        None => http::serve(listener, app, shutdown.clone(), limits).await,
+    }
     // The collector stops at the cancellation; waiting for it lets a collection that
     // was running store what it has and checkpoint its cursors before the process ends.
     shutdown.cancel();
     if let Err(e) = collector.await {
         tracing::warn!("the collection task ended abnormally: {e}");
     }
-    served.context("the server stopped with an error")?;
     tracing::info!("tally serve stopped");
     Ok(())
 }

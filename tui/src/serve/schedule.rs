@@ -75,7 +75,11 @@ pub async fn run(
                     duration_ms,
                     failed = failed.len(),
                     "collection finished, but connectors failed: {}",
-                    failed.join("; ")
+                    failed
+                        .iter()
+                        .map(|f| format!("{}: {}", f.name, f.reason))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 );
                 (false, failed.len())
             }

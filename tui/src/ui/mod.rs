@@ -302,11 +302,7 @@ async fn run(setup: Setup, log_path: PathBuf) -> anyhow::Result<()> {
     let mut app = app_for(&setup, log_path);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = CancellationToken::new();
-    let managed_domains = setup
-        .config
-        .as_ref()
-        .map(|c| c.identity.managed_domains.clone())
-        .unwrap_or_default();
+    let managed_domains = setup.managed_domains();
     let runner = Runner {
         tx: tx.clone(),
         stop: stop.clone(),

@@ -42,6 +42,11 @@ pub enum PluginError {
     },
     #[error("plugin {path}: not a loadable shared library: {reason}")]
     NotALibrary { path: PathBuf, reason: String },
+    /// An ELF file whose headers, segments or sections reach past its end (cut short
+    /// while copying): the dynamic loader would map pages past the end and crash the
+    /// process with SIGBUS, so it is never handed to it.
+    #[error("plugin {path}: not a complete library ({reason}); copy or build it again")]
+    Incomplete { path: PathBuf, reason: String },
     #[error("plugin {path}: has no entry symbol `{symbol}`, so it is not a tally connector plugin; build it with tally-plugin-sdk {sdk} and its export_connector! macro", symbol = abi::ENTRY_SYMBOL, sdk = abi::SDK_SERIES)]
     MissingSymbol { path: PathBuf },
     #[error("plugin {path}: its entry point returned no vtable")]
@@ -75,6 +80,7 @@ impl PluginError {
         match self {
             PluginError::Dir { path, .. }
             | PluginError::NotALibrary { path, .. }
+            | PluginError::Incomplete { path, .. }
             | PluginError::MissingSymbol { path }
             | PluginError::NullVTable { path }
             | PluginError::AbiVersion { path, .. }
@@ -110,6 +116,119 @@ fn is_library_name(path: &Path) -> bool {
         .is_some_and(|e| e == std::env::consts::DLL_EXTENSION)
 }
 
+/// Refuses an ELF file that is not complete before it reaches the dynamic loader. Files
+/// that are not ELF are left to the loader, which reports them (and to other platforms'
+/// formats).
+fn check_elf_file(path: &Path) -> Result<(), PluginError> {
+    let bytes = std::fs::read(path).map_err(|e| PluginError::NotALibrary {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    check_elf(&bytes).map_err(|reason| PluginError::Incomplete {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// Checks that an ELF image's header, program headers with their segments, and section
+/// headers with their sections lie inside `bytes`. Not ELF: `Ok` (not ours to judge).
+fn check_elf(bytes: &[u8]) -> Result<(), String> {
+    if !bytes.starts_with(b"\x7fELF") {
+        return Ok(());
+    }
+    let len = bytes.len() as u64;
+    let wide = match bytes.get(4) {
+        Some(1) => false,
+        Some(2) => true,
+        Some(c) => return Err(format!("unknown ELF class {c}")),
+        None => return Err(format!("the ELF header is cut off at byte {len}")),
+    };
+    let big = match bytes.get(5) {
+        Some(1) => false,
+        Some(2) => true,
+        Some(d) => return Err(format!("unknown ELF byte order {d}")),
+        None => return Err(format!("the ELF header is cut off at byte {len}")),
+    };
+    let header_size: u64 = if wide { 64 } else { 52 };
+    if len < header_size {
+        return Err(format!(
+            "the ELF header needs {header_size} bytes, the file has {len}"
+        ));
+    }
+    let read = |at: u64, size: usize| -> Result<u64, String> {
+        let start = usize::try_from(at).map_err(|_| format!("offset {at} is too large"))?;
+        let end = start
+            .checked_add(size)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| {
+                format!("a header field at byte {at} lies past the end ({len} bytes)")
+            })?;
+        let field = &bytes[start..end];
+        let mut value: u64 = 0;
+        for i in 0..size {
+            let b = if big { field[i] } else { field[size - 1 - i] };
+            value = (value << 8) | u64::from(b);
+        }
+        Ok(value)
+    };
+    let word = if wide { 8 } else { 4 };
+    // Offsets of e_phoff, e_shoff, e_phentsize, e_phnum, e_shentsize, e_shnum.
+    let (phoff, shoff, rest) = if wide { (32, 40, 54) } else { (28, 32, 42) };
+    let phoff = read(phoff, word)?;
+    let shoff = read(shoff, word)?;
+    let phentsize = read(rest, 2)?;
+    let phnum = read(rest + 2, 2)?;
+    let shentsize = read(rest + 4, 2)?;
+    let shnum = read(rest + 6, 2)?;
+
+    let within = |what: &str, offset: u64, size: u64| -> Result<(), String> {
+        match offset.checked_add(size) {
+            Some(end) if end <= len => Ok(()),
+            _ => Err(format!(
+                "{what} ends at byte {}, the file has {len}",
+                offset.saturating_add(size)
+            )),
+        }
+    };
+    within(
+        "the program header table",
+        phoff,
+        phentsize.saturating_mul(phnum),
+    )?;
+    for i in 0..phnum {
+        let at = phoff + i * phentsize;
+        // p_offset and p_filesz: (8, 32) in ELF64, (4, 16) in ELF32.
+        let (offset, filesz) = if wide {
+            (read(at + 8, 8)?, read(at + 32, 8)?)
+        } else {
+            (read(at + 4, 4)?, read(at + 16, 4)?)
+        };
+        within(&format!("segment {i}"), offset, filesz)?;
+    }
+    if shoff != 0 {
+        within(
+            "the section header table",
+            shoff,
+            shentsize.saturating_mul(shnum),
+        )?;
+        const SHT_NOBITS: u64 = 8;
+        for i in 0..shnum {
+            let at = shoff + i * shentsize;
+            // sh_type, sh_offset, sh_size: (4, 24, 32) in ELF64, (4, 16, 20) in ELF32.
+            let kind = read(at + 4, 4)?;
+            let (offset, size) = if wide {
+                (read(at + 24, 8)?, read(at + 32, 8)?)
+            } else {
+                (read(at + 16, 4)?, read(at + 20, 4)?)
+            };
+            if kind != SHT_NOBITS {
+                within(&format!("section {i}"), offset, size)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A loaded, checked plugin library. Lives as long as the process.
 pub struct PluginLibrary {
     path: PathBuf,
@@ -131,6 +250,7 @@ impl PluginLibrary {
     /// it is refused (its initialisers have run; unloading could leave dangling code).
     pub fn load(path: &Path) -> Result<Arc<PluginLibrary>, PluginError> {
         let path = path.to_path_buf();
+        check_elf_file(&path)?;
         // SAFETY: loading runs the library's initialisers. Plugin directories are chosen
         // by the administrator, and a plugin's code is trusted exactly as much as its
         // initialisers; there is no way to check a library without loading it.
@@ -624,6 +744,33 @@ mod tests {
             message.contains("not a loadable shared library"),
             "{message}"
         );
+    }
+
+    /// This test binary is an ELF file of the host: complete it passes, cut short at
+    /// 8 KiB (what a truncated copy of a plugin looks like) it is refused, by path,
+    /// without being handed to the dynamic loader.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_truncated_library_is_refused_before_loading() {
+        let me = std::env::current_exe().expect("test binary");
+        let bytes = std::fs::read(&me).expect("read");
+        assert!(bytes.starts_with(b"\x7fELF"));
+        assert_eq!(check_elf(&bytes), Ok(()));
+        let reason = check_elf(&bytes[..8192]).expect_err("cut short");
+        assert!(reason.contains("the file has 8192"), "{reason}");
+        assert!(check_elf(&bytes[..40]).is_err());
+        assert_eq!(check_elf(b"not elf at all"), Ok(()));
+
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir
+            .path()
+            .join(format!("libcut.{}", std::env::consts::DLL_EXTENSION));
+        std::fs::write(&path, &bytes[..8192]).expect("write");
+        let set = load_dirs(&[dir.path().to_path_buf()], &[]);
+        assert!(set.libraries.is_empty());
+        let message = set.problems[0].to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains("not a complete library"), "{message}");
     }
 
     #[test]

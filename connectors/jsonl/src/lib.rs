@@ -3,7 +3,13 @@
 //! tally as a file.
 //!
 //! A bad line (not JSON, a required field missing, an unknown `kind`) is reported with
-//! its file and line number and skipped; the lines around it are kept.
+//! its file and line number and skipped; the lines around it are kept. A FIFO or other
+//! special file is never opened (it could block forever); in a directory, entries that
+//! are not read (special files, broken links, `*.JSONL` in another case) are reported.
+
+mod parse;
+
+pub use parse::parse_line;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -11,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use tally_core::{Connector, ConnectorContext, ConnectorError, Record};
+use tally_core::{Connector, ConnectorContext, ConnectorError};
 
 pub const KIND: &str = "jsonl";
 
@@ -52,37 +58,70 @@ impl JsonlConnector {
         }
     }
 
-    /// The files to read: the path itself, or the directory's `*.jsonl` sorted by name.
-    fn files(&self) -> Result<Vec<PathBuf>, ConnectorError> {
+    /// The files to read: the path itself, or the directory's `*.jsonl` sorted by name;
+    /// plus a warning for each directory entry that is not read but looks meant to be.
+    fn files(&self) -> Result<(Vec<PathBuf>, Vec<String>), ConnectorError> {
         let io = |source| ConnectorError::Io {
             path: self.path.clone(),
             source,
         };
         let meta = std::fs::metadata(&self.path).map_err(io)?;
         if !meta.is_dir() {
-            return Ok(vec![self.path.clone()]);
+            if let Some(what) = special(&meta) {
+                return Err(ConnectorError::Source(format!(
+                    "{}: is {what}, not a file: give a .jsonl file or a directory of them",
+                    self.path.display()
+                )));
+            }
+            return Ok((vec![self.path.clone()], Vec::new()));
         }
         let mut files = Vec::new();
+        let mut warnings = Vec::new();
         for entry in std::fs::read_dir(&self.path).map_err(io)? {
             let p = entry.map_err(io)?.path();
-            if p.extension().is_some_and(|e| e == "jsonl") && p.is_file() {
-                files.push(p);
+            let Some(ext) = p.extension() else { continue };
+            if !ext.eq_ignore_ascii_case("jsonl") {
+                continue;
+            }
+            let shown = p.display();
+            match std::fs::metadata(&p) {
+                Err(e) => warnings.push(format!("{shown}: not read: {e}")),
+                Ok(m) if m.is_dir() => {}
+                Ok(m) => match special(&m) {
+                    Some(what) => warnings.push(format!("{shown}: not read: it is {what}")),
+                    None if ext != "jsonl" => warnings.push(format!(
+                        "{shown}: not read: only names ending in lower-case \".jsonl\" are read; rename it"
+                    )),
+                    None => files.push(p),
+                },
             }
         }
         files.sort();
-        Ok(files)
+        warnings.sort();
+        Ok((files, warnings))
     }
 }
 
-/// A serde_json message without its own "at line 1 column N" (each line is parsed on its
-/// own, so that position would mislead); the column is kept.
-fn describe(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    let message = match text.rfind(" at line ") {
-        Some(i) => &text[..i],
-        None => text.as_str(),
-    };
-    format!("{message} (column {})", e.column())
+/// What a special (not regular) file is, in words; `None` for a regular file.
+fn special(meta: &std::fs::Metadata) -> Option<&'static str> {
+    if meta.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("not a regular file")
 }
 
 /// Reads every file, sending batches through `ctx` from a blocking thread.
@@ -115,14 +154,18 @@ fn read_all(
             }
             number += 1;
             done_bytes += n as u64;
-            let text = line.trim_ascii();
+            let mut text = line.trim_ascii();
+            if number == 1 {
+                // A UTF-8 byte order mark, as some Windows tools write.
+                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text).trim_ascii();
+            }
             if text.is_empty() {
                 continue;
             }
-            match serde_json::from_slice::<Record>(text) {
+            match parse_line(text) {
                 Ok(record) => batch.push(record),
-                Err(e) => {
-                    let message = format!("{}:{number}: {}", file.display(), describe(&e));
+                Err(reason) => {
+                    let message = format!("{}:{number}: {reason}", file.display());
                     handle.block_on(ctx.skipped(message))?;
                 }
             }
@@ -152,7 +195,10 @@ impl Connector for JsonlConnector {
     }
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
-        let files = self.files()?;
+        let (files, warnings) = self.files()?;
+        for w in warnings {
+            ctx.warn(w).await?;
+        }
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || read_all(files, ctx, handle))
             .await
@@ -164,7 +210,7 @@ impl Connector for JsonlConnector {
 mod tests {
     use super::*;
     use tally_core::connector::CancellationToken;
-    use tally_core::Emit;
+    use tally_core::{Emit, Record};
     use tokio::sync::mpsc;
 
     async fn run(path: PathBuf) -> (Result<(), ConnectorError>, Vec<Record>, Vec<String>) {
@@ -207,7 +253,7 @@ mod tests {
             skipped[0]
         );
         assert!(skipped[1].starts_with(&format!("{shown}:4: ")));
-        assert!(skipped[1].contains("missing field `at`"), "{}", skipped[1]);
+        assert!(skipped[1].ends_with(r#"missing field "at""#), "{}", skipped[1]);
         assert!(skipped[2].starts_with(&format!("{shown}:6: ")));
     }
 

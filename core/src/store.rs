@@ -18,7 +18,8 @@ use crate::model::{
 
 /// 1: identities, projects and entities with unique text indexes, ids from SQLite.
 /// 2: no unique text indexes (the writer assigns ids from its key map under the write
-///    lock).
+///    lock); accounts as runs of equal reads (`account_keys`, `account_runs`) instead
+///    of one row per read.
 const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
@@ -63,12 +64,17 @@ CREATE TABLE IF NOT EXISTS integrations (
     updated_at INTEGER NOT NULL,
     ends TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS accounts (
+CREATE TABLE IF NOT EXISTS account_keys (
+    id INTEGER PRIMARY KEY,
     system TEXT NOT NULL,
-    id TEXT NOT NULL,
-    at INTEGER NOT NULL,
+    account_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS account_runs (
+    account INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
     state TEXT NOT NULL,
-    PRIMARY KEY (system, id, at)
+    PRIMARY KEY (account, first_at)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursors (
     connector TEXT PRIMARY KEY,
@@ -239,7 +245,60 @@ fn migrate_from_1(conn: &Connection) -> rusqlite::Result<()> {
          DROP TABLE projects;
          ALTER TABLE projects_2 RENAME TO projects;
          UPDATE meta SET value = '2' WHERE key = 'schema';",
-    )
+    )?;
+    conn.execute_batch(SCHEMA)?;
+    // One row per read becomes one run per stretch of equal reads.
+    let mut read =
+        conn.prepare("SELECT system, id, at, state FROM accounts ORDER BY system, id, at")?;
+    let mut rows = read.query([])?;
+    let mut current: Option<(String, String, i64)> = None;
+    let mut next_id = 0i64;
+    let mut run: Option<Run> = None;
+    let write_run = |account: i64, run: &Run| {
+        conn.prepare_cached(INSERT_RUN)?
+            .execute(params![account, run.first, run.last, run.state])
+            .map(|_| ())
+    };
+    while let Some(r) = rows.next()? {
+        let (system, id, at, json): (String, String, i64, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let Ok(account) = serde_json::from_str::<Account>(&json) else {
+            continue;
+        };
+        let state = serde_json::to_string(&AccountState::of(&account))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let same_account = current
+            .as_ref()
+            .is_some_and(|(s, i, _)| *s == system && *i == id);
+        if !same_account {
+            if let (Some((_, _, key)), Some(run)) = (&current, run.take()) {
+                write_run(*key, &run)?;
+            }
+            next_id += 1;
+            conn.prepare_cached(INSERT_ACCOUNT_KEY)?
+                .execute(params![next_id, system, id])?;
+            current = Some((system, id, next_id));
+        }
+        match &mut run {
+            Some(open) if open.state == state => open.last = at,
+            _ => {
+                if let Some(done) = run.take() {
+                    write_run(next_id, &done)?;
+                }
+                run = Some(Run {
+                    first: at,
+                    last: at,
+                    state,
+                });
+            }
+        }
+    }
+    if let (Some((_, _, key)), Some(run)) = (&current, run.take()) {
+        write_run(*key, &run)?;
+    }
+    drop(rows);
+    drop(read);
+    conn.execute_batch("DROP TABLE accounts;")
 }
 
 fn opt(value: &Option<String>) -> &str {
@@ -449,32 +508,62 @@ impl Store {
     }
 
     /// The state of every account at `as_of`: for each (system, id), its record with the
-    /// latest `at` not after `as_of` (SPEC §2), ordered by system, then id.
+    /// latest `at` not after `as_of` (SPEC §2), ordered by system, then id. Its `at` is
+    /// that of the read, except inside a run of equal reads whose end is after `as_of`:
+    /// there it is the run's first read (the state is the same; which of the collapsed
+    /// reads was last before `as_of` is not kept).
     pub fn accounts_at(&self, as_of: DateTime<Utc>) -> Result<Vec<Account>, StoreError> {
+        let t = to_millis(as_of);
+        let mut keys: FxHashMap<i64, (String, String)> = FxHashMap::default();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, system, account_id FROM account_keys")
+                .map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, String, String)> {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                };
+                let (id, system, account) = get(r).map_err(|e| self.err(e))?;
+                keys.insert(id, (system, account));
+            }
+        }
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT a.state FROM accounts a
-                 JOIN (SELECT system, id, MAX(at) AS at FROM accounts WHERE at <= ?1
-                       GROUP BY system, id) latest
-                 ON a.system = latest.system AND a.id = latest.id AND a.at = latest.at
-                 ORDER BY a.system, a.id",
+                "SELECT account, first_at, last_at, state FROM account_runs
+                 WHERE first_at <= ?1 ORDER BY account, first_at DESC",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![to_millis(as_of)], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([t]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        for row in rows {
-            let state = row.map_err(|e| self.err(e))?;
-            out.push(
-                serde_json::from_str(&state).map_err(|e| StoreError::Corrupt {
-                    path: self.path.clone(),
-                    table: "accounts",
-                    detail: e.to_string(),
-                })?,
-            );
+        let mut previous = None;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            };
+            let (account, first, last) = get(r).map_err(|e| self.err(e))?;
+            if previous == Some(account) {
+                continue;
+            }
+            previous = Some(account);
+            let state: String = r.get(3).map_err(|e| self.err(e))?;
+            let corrupt = |detail: String| StoreError::Corrupt {
+                path: self.path.clone(),
+                table: "account_runs",
+                detail,
+            };
+            let state: AccountState = serde_json::from_str(&state)
+                .map_err(|e| corrupt(format!("account {account}: {e}")))?;
+            let (system, id) = keys
+                .get(&account)
+                .cloned()
+                .ok_or_else(|| corrupt(format!("account {account} has no key")))?;
+            let at = if t >= last { last } else { first };
+            out.push(state.into_account(system, id, at));
         }
+        out.sort_by(|a, b| (&a.system, &a.id).cmp(&(&b.system, &b.id)));
         Ok(out)
     }
 
@@ -533,6 +622,212 @@ impl Store {
     }
 }
 
+/// What an account record says besides its key (`system`, `id`) and `at`: two reads with
+/// equal states are one run in `account_runs`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AccountState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    status: crate::model::AccountStatus,
+    billable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_active: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    two_step: Option<crate::model::TwoStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sso: Option<bool>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    service_account: bool,
+}
+
+impl AccountState {
+    fn of(a: &Account) -> AccountState {
+        let trimmed = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        AccountState {
+            email: trimmed(&a.email),
+            username: trimmed(&a.username),
+            display_name: trimmed(&a.display_name),
+            status: a.status,
+            billable: a.billable,
+            product: trimmed(&a.product),
+            last_active: a.last_active.map(to_millis),
+            two_step: a.two_step,
+            sso: a.sso,
+            service_account: a.service_account,
+        }
+    }
+
+    fn into_account(self, system: String, id: String, at: i64) -> Account {
+        Account {
+            system,
+            at: from_millis(at),
+            id,
+            email: self.email,
+            username: self.username,
+            display_name: self.display_name,
+            status: self.status,
+            billable: self.billable,
+            product: self.product,
+            last_active: self.last_active.map(from_millis),
+            two_step: self.two_step,
+            sso: self.sso,
+            service_account: self.service_account,
+        }
+    }
+}
+
+/// One stored run of equal reads of an account: every read with `at` in
+/// `[first, last]` had this state.
+#[derive(Clone)]
+struct Run {
+    first: i64,
+    last: i64,
+    state: String,
+}
+
+/// The newest run of an account as the writer last wrote or read it; `dirty`: its
+/// `last` moved on and is written at commit (one UPDATE per account and transaction,
+/// not one per read).
+struct LatestRun {
+    first: i64,
+    last: i64,
+    digest: u128,
+    dirty: bool,
+}
+
+const RUN_AT_OR_BEFORE: &str = "SELECT first_at, last_at, state FROM account_runs
+     WHERE account = ?1 AND first_at <= ?2 ORDER BY first_at DESC LIMIT 1";
+const RUN_AFTER: &str = "SELECT first_at, last_at, state FROM account_runs
+     WHERE account = ?1 AND first_at > ?2 ORDER BY first_at LIMIT 1";
+const INSERT_RUN: &str =
+    "INSERT INTO account_runs (account, first_at, last_at, state) VALUES (?1, ?2, ?3, ?4)";
+const SET_RUN_LAST: &str =
+    "UPDATE account_runs SET last_at = ?3 WHERE account = ?1 AND first_at = ?2";
+const DELETE_RUN: &str = "DELETE FROM account_runs WHERE account = ?1 AND first_at = ?2";
+
+fn run_query(conn: &Connection, sql: &str, account: i64, at: i64) -> rusqlite::Result<Option<Run>> {
+    conn.prepare_cached(sql)?
+        .query_row(params![account, at], |r| {
+            Ok(Run {
+                first: r.get(0)?,
+                last: r.get(1)?,
+                state: r.get(2)?,
+            })
+        })
+        .optional()
+}
+
+/// Adds the read (`account`, `at`, `state`) to the runs in the database, whatever its
+/// order relative to the reads already stored. Returns whether anything changed (false:
+/// the read was stored already).
+///
+/// A read inside a run of another state splits it: the run keeps its first read, and
+/// its last read becomes a run of its own. The reads collapsed between those two are
+/// not known any more, so between the new read and the old run's last one the new state
+/// is taken to last (README-performance "accounts").
+fn add_read(conn: &Connection, account: i64, at: i64, state: &str) -> rusqlite::Result<bool> {
+    let before = run_query(conn, RUN_AT_OR_BEFORE, account, at)?;
+    if let Some(p) = &before {
+        if at <= p.last {
+            // A read already stored (at a run's end, or inside a run of its state), or
+            // another state for a stored (system, id, at): the first one stays.
+            if p.state == state || at == p.first || at == p.last {
+                return Ok(false);
+            }
+            conn.prepare_cached(SET_RUN_LAST)?
+                .execute(params![account, p.first, p.first])?;
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, at, at, state])?;
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, p.last, p.last, p.state])?;
+            return Ok(true);
+        }
+    }
+    let after = run_query(conn, RUN_AFTER, account, at)?;
+    let same_before = before.as_ref().filter(|p| p.state == state);
+    let same_after = after.as_ref().filter(|n| n.state == state);
+    match (same_before, same_after) {
+        (Some(p), Some(n)) => {
+            conn.prepare_cached(SET_RUN_LAST)?
+                .execute(params![account, p.first, n.last])?;
+            conn.prepare_cached(DELETE_RUN)?
+                .execute(params![account, n.first])?;
+        }
+        (Some(p), None) => {
+            conn.prepare_cached(SET_RUN_LAST)?
+                .execute(params![account, p.first, at])?;
+        }
+        (None, Some(n)) => {
+            conn.prepare_cached(DELETE_RUN)?
+                .execute(params![account, n.first])?;
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, at, n.last, state])?;
+        }
+        (None, None) => {
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, at, at, state])?;
+        }
+    }
+    Ok(true)
+}
+
+impl LatestRun {
+    fn of(run: &Run) -> LatestRun {
+        LatestRun {
+            first: run.first,
+            last: run.last,
+            digest: key_digest(&[&run.state], false),
+            dirty: false,
+        }
+    }
+}
+
+/// The newest run of every stored account.
+fn load_latest_runs(
+    conn: &Connection,
+    into: &mut FxHashMap<i64, LatestRun>,
+) -> rusqlite::Result<()> {
+    into.clear();
+    let mut stmt = conn.prepare(
+        "SELECT account, first_at, last_at, state FROM account_runs
+         ORDER BY account, first_at DESC",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let account: i64 = r.get(0)?;
+        if into.contains_key(&account) {
+            continue;
+        }
+        let run = Run {
+            first: r.get(1)?,
+            last: r.get(2)?,
+            state: r.get(3)?,
+        };
+        into.insert(account, LatestRun::of(&run));
+    }
+    Ok(())
+}
+
+fn write_latest(conn: &Connection, account: i64, latest: &mut LatestRun) -> rusqlite::Result<()> {
+    if latest.dirty {
+        conn.prepare_cached(SET_RUN_LAST)?
+            .execute(params![account, latest.first, latest.last])?;
+        latest.dirty = false;
+    }
+    Ok(())
+}
+
 /// Maps keys made of string parts (plus a flag) to row ids, holding only a 128-bit digest
 /// of each key, so the writer's memory is about 32 bytes per distinct identity, project
 /// or entity whatever the length of its names.
@@ -566,16 +861,23 @@ enum Table {
     Identity,
     Project,
     Entity,
+    Account,
 }
 
 impl Table {
-    const ALL: [Table; 3] = [Table::Identity, Table::Project, Table::Entity];
+    const ALL: [Table; 4] = [
+        Table::Identity,
+        Table::Project,
+        Table::Entity,
+        Table::Account,
+    ];
 
     fn name(self) -> &'static str {
         match self {
             Table::Identity => "identities",
             Table::Project => "projects",
             Table::Entity => "entities",
+            Table::Account => "account_keys",
         }
     }
 
@@ -585,6 +887,7 @@ impl Table {
             Table::Identity => "SELECT id, system, email, username, display_name, service_account FROM identities WHERE id >= ?1",
             Table::Project => "SELECT id, system, project FROM projects WHERE id >= ?1",
             Table::Entity => "SELECT id, system, project, entity_type, entity_id FROM entities WHERE id >= ?1",
+            Table::Account => "SELECT id, system, account_id FROM account_keys WHERE id >= ?1",
         }
     }
 
@@ -593,6 +896,7 @@ impl Table {
             Table::Identity => (4, true),
             Table::Project => (2, false),
             Table::Entity => (4, false),
+            Table::Account => (2, false),
         }
     }
 }
@@ -603,6 +907,8 @@ const INSERT_IDENTITY: &str =
 const INSERT_PROJECT: &str = "INSERT INTO projects (id, system, project) VALUES (?1, ?2, ?3)";
 const INSERT_ENTITY: &str =
     "INSERT INTO entities (id, system, project, entity_type, entity_id) VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_ACCOUNT_KEY: &str =
+    "INSERT INTO account_keys (id, system, account_id) VALUES (?1, ?2, ?3)";
 const INSERT_OBSERVATION: &str =
     "INSERT OR IGNORE INTO observations (identity, at, interaction, project) VALUES (?1, ?2, ?3, ?4)";
 const INSERT_SYNC: &str =
@@ -645,8 +951,16 @@ struct StagedSync {
 pub struct Writer<'s> {
     conn: &'s Connection,
     path: &'s Path,
-    keys: [KeyMap; 3],
-    insert_key: [rusqlite::Statement<'s>; 3],
+    keys: [KeyMap; 4],
+    insert_key: [rusqlite::Statement<'s>; 4],
+    /// The newest run of each account read so far (see [`LatestRun`]).
+    accounts: FxHashMap<i64, LatestRun>,
+    /// Whether `accounts` holds the newest run of every stored account (read in one
+    /// pass when the first account arrives, instead of one query per account).
+    accounts_loaded: bool,
+    /// SQLite's `data_version` at the last transaction: when another connection has
+    /// committed since, what this writer holds of the account runs may be stale.
+    data_version: i64,
     insert_observation: rusqlite::Statement<'s>,
     insert_sync: rusqlite::Statement<'s>,
     upsert_integration: rusqlite::Statement<'s>,
@@ -664,7 +978,7 @@ pub struct Batch<'w, 's> {
     /// Keys this transaction added to the maps, and each map's `next` at its start: undone
     /// if it rolls back, so no later batch refers to an id that was never committed.
     interned: Vec<(Table, u128)>,
-    next_at_begin: [i64; 3],
+    next_at_begin: [i64; 4],
     observations: Vec<StagedObservation>,
     syncs: Vec<StagedSync>,
     tag: u16,
@@ -682,7 +996,7 @@ impl Store {
 
     /// A writer over this store; what was interned earlier is read back from disk.
     pub fn writer(&mut self) -> Result<Writer<'_>, StoreError> {
-        let mut keys: [KeyMap; 3] = Default::default();
+        let mut keys: [KeyMap; 4] = Default::default();
         for (table, map) in Table::ALL.into_iter().zip(keys.iter_mut()) {
             map.next = 1;
             self.load_keys(table, map)?;
@@ -700,7 +1014,11 @@ impl Store {
                 conn.prepare(INSERT_IDENTITY).map_err(err)?,
                 conn.prepare(INSERT_PROJECT).map_err(err)?,
                 conn.prepare(INSERT_ENTITY).map_err(err)?,
+                conn.prepare(INSERT_ACCOUNT_KEY).map_err(err)?,
             ],
+            accounts: FxHashMap::default(),
+            accounts_loaded: false,
+            data_version: 0,
             insert_observation: conn.prepare(INSERT_OBSERVATION).map_err(err)?,
             insert_sync: conn.prepare(INSERT_SYNC).map_err(err)?,
             upsert_integration: conn.prepare(UPSERT_INTEGRATION).map_err(err)?,
@@ -775,7 +1093,28 @@ impl<'s> Writer<'s> {
                 }
             }
         }
-        let next_at_begin = [self.keys[0].next, self.keys[1].next, self.keys[2].next];
+        let version: Result<i64, StoreError> = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e));
+        let version = match version {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        if version != self.data_version {
+            self.accounts.clear();
+            self.accounts_loaded = false;
+            self.data_version = version;
+        }
+        let next_at_begin = [
+            self.keys[0].next,
+            self.keys[1].next,
+            self.keys[2].next,
+            self.keys[3].next,
+        ];
         Ok(Batch {
             writer: self,
             interned: Vec::new(),
@@ -820,6 +1159,9 @@ impl Batch<'_, '_> {
         for (map, next) in self.writer.keys.iter_mut().zip(self.next_at_begin) {
             map.next = next;
         }
+        // The runs may have moved on in memory only.
+        self.writer.accounts.clear();
+        self.writer.accounts_loaded = false;
     }
 
     /// Attributes the rows written from now on to `tag` (e.g. a connector's index), for
@@ -866,6 +1208,7 @@ impl Batch<'_, '_> {
             }
             Table::Project => stmt.execute(params![id, parts[0], parts[1]]),
             Table::Entity => stmt.execute(params![id, parts[0], parts[1], parts[2], parts[3]]),
+            Table::Account => stmt.execute(params![id, parts[0], parts[1]]),
         };
         if let Err(e) = result {
             return Err(self.err(e));
@@ -957,29 +1300,78 @@ impl Batch<'_, '_> {
     }
 
     fn account(&mut self, a: &Account) -> Result<(), StoreError> {
-        let state = serde_json::to_string(a).map_err(|e| StoreError::Corrupt {
-            path: self.writer.path.to_path_buf(),
-            table: "accounts",
-            detail: e.to_string(),
-        })?;
-        let n = self
-            .writer
-            .conn
-            .prepare_cached(
-                "INSERT INTO accounts (system, id, at, state) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    a.system.trim(),
-                    a.id.trim(),
-                    to_millis(a.at),
-                    state
-                ])
-            })
-            .map_err(|e| self.err(e))?;
-        self.counts.accounts += n as u64;
-        self.by_tag[usize::from(self.tag)].accounts += n as u64;
+        let account = self.intern(Table::Account, &[a.system.trim(), a.id.trim()], false)?;
+        let state =
+            serde_json::to_string(&AccountState::of(a)).map_err(|e| StoreError::Corrupt {
+                path: self.writer.path.to_path_buf(),
+                table: "account_runs",
+                detail: e.to_string(),
+            })?;
+        let digest = key_digest(&[&state], false);
+        let at = to_millis(a.at);
+        let w = &mut *self.writer;
+        let err = |source| StoreError::Sqlite {
+            path: w.path.to_path_buf(),
+            source,
+        };
+        if !w.accounts_loaded {
+            load_latest_runs(w.conn, &mut w.accounts).map_err(err)?;
+            w.accounts_loaded = true;
+        }
+        // The common case, a newer read of an account: in memory only.
+        let added = match w.accounts.get_mut(&account) {
+            Some(latest) if at > latest.last && latest.digest == digest => {
+                latest.last = at;
+                latest.dirty = true;
+                true
+            }
+            Some(latest) if at >= latest.first && latest.digest == digest => false,
+            Some(latest) if at > latest.last => {
+                write_latest(w.conn, account, latest).map_err(err)?;
+                w.conn
+                    .prepare_cached(INSERT_RUN)
+                    .and_then(|mut s| s.execute(params![account, at, at, state]))
+                    .map_err(err)?;
+                *latest = LatestRun {
+                    first: at,
+                    last: at,
+                    digest,
+                    dirty: false,
+                };
+                true
+            }
+            Some(latest) => {
+                // An older read: the general case, in the database.
+                write_latest(w.conn, account, latest).map_err(err)?;
+                let added = add_read(w.conn, account, at, &state).map_err(err)?;
+                match run_query(w.conn, RUN_AT_OR_BEFORE, account, i64::MAX).map_err(err)? {
+                    Some(run) => *latest = LatestRun::of(&run),
+                    None => {
+                        w.accounts.remove(&account);
+                    }
+                }
+                added
+            }
+            None => {
+                w.conn
+                    .prepare_cached(INSERT_RUN)
+                    .and_then(|mut s| s.execute(params![account, at, at, state]))
+                    .map_err(err)?;
+                w.accounts.insert(
+                    account,
+                    LatestRun {
+                        first: at,
+                        last: at,
+                        digest,
+                        dirty: false,
+                    },
+                );
+                true
+            }
+        };
+        let n = u64::from(added);
+        self.counts.accounts += n;
+        self.by_tag[usize::from(self.tag)].accounts += n;
         Ok(())
     }
 
@@ -995,6 +1387,13 @@ impl Batch<'_, '_> {
     /// Writes the staged rows in key order (an exact duplicate within the batch is
     /// written once).
     fn flush(&mut self) -> Result<(), StoreError> {
+        let w = &mut *self.writer;
+        for (account, latest) in w.accounts.iter_mut() {
+            write_latest(w.conn, *account, latest).map_err(|source| StoreError::Sqlite {
+                path: w.path.to_path_buf(),
+                source,
+            })?;
+        }
         let mut observations = std::mem::take(&mut self.observations);
         observations.sort_unstable();
         let mut last = None;

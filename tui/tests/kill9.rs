@@ -112,7 +112,10 @@ fn a_collection_killed_at_several_points_then_finished_reports_like_a_clean_run(
     assert!(out.status.success(), "{}", stderr(&out));
     let (_, got) = read_zip(&killed.path().join("killed.zip"));
 
-    assert_eq!(got.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>()
+    );
     for (name, book) in &expected {
         let other = &got[name];
         assert_eq!(other.names, book.names, "{name}");

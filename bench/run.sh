@@ -9,7 +9,7 @@
 #   ACCOUNTS=100000 bench/run.sh 1000000
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --example bench
+cargo build --release -p tally --example bench
 bin=target/release/examples/bench
 work=${BENCH_DIR:-target/bench}
 mkdir -p "$work"

@@ -157,7 +157,10 @@ fn read_all(
             let mut text = line.trim_ascii();
             if number == 1 {
                 // A UTF-8 byte order mark, as some Windows tools write.
-                text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text).trim_ascii();
+                text = text
+                    .strip_prefix(b"\xEF\xBB\xBF")
+                    .unwrap_or(text)
+                    .trim_ascii();
             }
             if text.is_empty() {
                 continue;
@@ -253,7 +256,11 @@ mod tests {
             skipped[0]
         );
         assert!(skipped[1].starts_with(&format!("{shown}:4: ")));
-        assert!(skipped[1].ends_with(r#"missing field "at""#), "{}", skipped[1]);
+        assert!(
+            skipped[1].ends_with(r#"missing field "at""#),
+            "{}",
+            skipped[1]
+        );
         assert!(skipped[2].starts_with(&format!("{shown}:6: ")));
     }
 

@@ -18,8 +18,8 @@ use std::borrow::Cow;
 use chrono::{DateTime, Datelike, Utc};
 use serde::Deserialize;
 use tally_core::{
-    Account, AccountStatus, EntityRef, Integration, Interaction, Record, SyncRecord,
-    SyncStatus, TwoStep, UserObservation,
+    Account, AccountStatus, EntityRef, Integration, Interaction, Record, SyncRecord, SyncStatus,
+    TwoStep, UserObservation,
 };
 
 #[derive(Deserialize)]
@@ -202,7 +202,10 @@ pub fn parse_line(text: &[u8]) -> Result<Record, String> {
             status: choice(
                 line.status,
                 "status",
-                &[("success", SyncStatus::Success), ("failed", SyncStatus::Failed)],
+                &[
+                    ("success", SyncStatus::Success),
+                    ("failed", SyncStatus::Failed),
+                ],
             )?,
             source: entity(line.source, "source")?,
             target: entity(line.target, "target")?,
@@ -234,7 +237,10 @@ pub fn parse_line(text: &[u8]) -> Result<Record, String> {
                     choice(
                         Some(t),
                         "two_step",
-                        &[("enabled", TwoStep::Enabled), ("disabled", TwoStep::Disabled)],
+                        &[
+                            ("enabled", TwoStep::Enabled),
+                            ("disabled", TwoStep::Disabled),
+                        ],
                     )
                 })
                 .transpose()?,
@@ -300,23 +306,33 @@ mod tests {
         assert_eq!(err(r#"{"system":"Jira"}"#), r#"missing field "kind""#);
         let not_json = err("not json");
         assert!(not_json.starts_with("not JSON: "), "{not_json}");
-        assert!(!not_json.contains("column 0") && !not_json.contains("line 1"), "{not_json}");
+        assert!(
+            !not_json.contains("column 0") && !not_json.contains("line 1"),
+            "{not_json}"
+        );
         assert_eq!(
-            err(r#"{"kind":"account","system":"Jira","at":"2026-11-01T06:00:00Z","id":"a","status":"locked"}"#),
+            err(
+                r#"{"kind":"account","system":"Jira","at":"2026-11-01T06:00:00Z","id":"a","status":"locked"}"#
+            ),
             r#"field "status": unknown value "locked" (expected active, disabled)"#
         );
         assert_eq!(
-            err(r#"{"kind":"account","system":"Jira","at":"2026-11-01T06:00:00Z","status":"active"}"#),
+            err(
+                r#"{"kind":"account","system":"Jira","at":"2026-11-01T06:00:00Z","status":"active"}"#
+            ),
             r#"missing field "id""#
         );
     }
 
     #[test]
     fn years_outside_1900_to_9999_are_refused() {
-        for at in ["+99999-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "1899-12-31T23:59:59Z"] {
-            let line = format!(
-                r#"{{"kind":"user","system":"Jira","at":"{at}","interaction":"updater"}}"#
-            );
+        for at in [
+            "+99999-01-01T00:00:00Z",
+            "0001-01-01T00:00:00Z",
+            "1899-12-31T23:59:59Z",
+        ] {
+            let line =
+                format!(r#"{{"kind":"user","system":"Jira","at":"{at}","interaction":"updater"}}"#);
             let reason = err(&line);
             assert!(reason.starts_with("field \"at\": "), "{at}: {reason}");
         }
@@ -330,7 +346,10 @@ mod tests {
         let Record::User(u) = parse_line(line.as_bytes()).expect("parses") else {
             panic!("not a user record");
         };
-        assert_eq!((u.system.as_str(), u.username.as_deref()), ("Jira", Some("ab")));
+        assert_eq!(
+            (u.system.as_str(), u.username.as_deref()),
+            ("Jira", Some("ab"))
+        );
         let only_control = r#"{"kind":"user","system":"\u0000","at":"2026-10-01T12:00:00Z","interaction":"updater"}"#;
         assert_eq!(err(only_control), r#"field "system" is empty"#);
     }

@@ -227,7 +227,7 @@ mod tests {
             match env.emit {
                 Emit::Record(r) => records.push(r),
                 Emit::Batch(rs) => records.extend(rs),
-                Emit::Skipped(m) => skipped.push(m),
+                Emit::Skipped(m) | Emit::Warning(m) => skipped.push(m),
                 _ => {}
             }
         }
@@ -280,5 +280,57 @@ mod tests {
         let (result, _, _) = run(PathBuf::from("/nonexistent/x.jsonl")).await;
         let err = result.expect_err("must fail").to_string();
         assert!(err.contains("/nonexistent/x.jsonl"), "{err}");
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(ok.success());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_fifo_as_path_is_refused_by_name_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let fifo = dir.path().join("pipe.jsonl");
+        mkfifo(&fifo);
+        let run = tokio::time::timeout(std::time::Duration::from_secs(10), run(fifo.clone()));
+        let (result, _, _) = run.await.expect("does not hang");
+        let err = result.expect_err("refused").to_string();
+        assert!(
+            err.contains(&fifo.display().to_string()) && err.contains("FIFO"),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn entries_of_a_directory_that_are_not_read_are_reported_by_name() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("a.jsonl"), format!("\u{feff}{GOOD}\n")).expect("w");
+        std::fs::write(dir.path().join("B.JSONL"), format!("{GOOD}\n")).expect("w");
+        mkfifo(&dir.path().join("c.jsonl"));
+        std::os::unix::fs::symlink("loop.jsonl", dir.path().join("loop.jsonl")).expect("ln");
+        let (result, records, reported) = run(dir.path().to_path_buf()).await;
+        result.expect("ok");
+        assert_eq!(
+            records.len(),
+            1,
+            "a.jsonl, its byte order mark accepted: {reported:?}"
+        );
+        assert_eq!(reported.len(), 3, "{reported:?}");
+        for (name, why) in [
+            ("B.JSONL", "lower-case"),
+            ("c.jsonl", "FIFO"),
+            ("loop.jsonl", "not read"),
+        ] {
+            assert!(
+                reported.iter().any(|m| m.contains(name) && m.contains(why)),
+                "{name}: {reported:?}"
+            );
+        }
     }
 }

@@ -234,7 +234,7 @@ fn without_as_of_records_stamped_during_collection_count() {
     assert!(made.success());
     std::fs::write(
         dir.path().join("tally.toml"),
-        "[[connector]]\nname = \"live\"\nkind = \"jsonl\"\npath = \"live.jsonl\"\n",
+        "[[connector]]\nname = \"live\"\nkind = \"jsonl\"\npath = \"live.jsonl\"\nallow_fifo = true\n",
     )
     .expect("config");
     let child = std::process::Command::new(BIN)

@@ -15,8 +15,15 @@ use tokio_util::sync::CancellationToken;
 use crate::connector::{Connector, ConnectorContext, Emit, Envelope};
 use crate::store::{Store, StoreError, WriteCounts};
 
-/// Records per transaction at the most; larger batches gain little and delay progress.
-const MAX_BATCH_RECORDS: usize = 50_000;
+/// Records per transaction: at least the first, at most the second, and in between as many
+/// as this run has stored so far. Each commit writes its rows in key order, touching every
+/// B-tree page it changes once; growing batches keep the pages rewritten over a run near
+/// twice the final table instead of once per fixed-size batch, while the first numbers
+/// are committed early. The cap bounds the staged rows (24 bytes each) in memory.
+const MIN_BATCH_RECORDS: usize = 50_000;
+const MAX_BATCH_RECORDS: usize = 2_000_000;
+/// A transaction is committed after this long even if small, so stored counts move on.
+const MAX_BATCH_TIME: Duration = Duration::from_secs(3);
 /// Envelopes in flight between connectors and the writer (bounded: back pressure). An
 /// envelope may hold a batch of thousands of records, so this stays small.
 const CHANNEL_CAPACITY: usize = 32;
@@ -212,15 +219,17 @@ fn write_loop(
     let mut writer = store.writer()?;
     let mut last_event = Instant::now();
     let mut finished: Vec<(usize, ConnectorState)> = Vec::new();
+    let mut stored_this_run = 0usize;
+    let runtime = tokio::runtime::Handle::current();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = writer.begin()?;
+        let started = Instant::now();
+        let limit = stored_this_run.clamp(MIN_BATCH_RECORDS, MAX_BATCH_RECORDS);
         let mut in_batch = 0usize;
-        // Per-connector counts of new rows in this transaction.
-        let mut new_by: Vec<WriteCounts> = vec![WriteCounts::default(); names.len()];
         let mut next = Some(first);
         while let Some(env) = next.take() {
             let i = env.connector;
-            let before = batch.counts;
+            batch.set_tag(i);
             match env.emit {
                 Emit::Record(r) => {
                     batch.record(&r)?;
@@ -264,16 +273,28 @@ fn write_loop(
                     finished.push((i, state));
                 }
             }
-            let after = batch.counts;
-            new_by[i].observations += after.observations - before.observations;
-            new_by[i].syncs += after.syncs - before.syncs;
-            new_by[i].integrations += after.integrations - before.integrations;
             dirty[i] = true;
-            if in_batch < MAX_BATCH_RECORDS {
-                next = rx.try_recv().ok();
+            // A finished connector is announced only once its records are committed, so
+            // commit now rather than wait for more.
+            if in_batch >= limit || !finished.is_empty() {
+                break;
             }
+            next = match rx.try_recv() {
+                Ok(env) => Some(env),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    // The connectors are slower than the writer: wait for more rather
+                    // than commit a small transaction, up to the batch's time limit.
+                    let left = MAX_BATCH_TIME.saturating_sub(started.elapsed());
+                    runtime
+                        .block_on(tokio::time::timeout(left, rx.recv()))
+                        .ok()
+                        .flatten()
+                }
+            };
         }
-        batch.commit()?;
+        stored_this_run += in_batch;
+        let (_, new_by) = batch.commit_by_tag()?;
         for (stat, new) in stats.iter_mut().zip(new_by) {
             stat.new.add(new);
         }

@@ -16,7 +16,11 @@ use crate::model::{
     SyncStatus, UserObservation,
 };
 
-const SCHEMA_VERSION: i64 = 1;
+/// 1: identities, projects and entities with unique text indexes, ids from SQLite.
+/// 2: no unique text indexes (the writer assigns ids from its key map under the write
+///    lock); accounts as runs of equal reads (`account_keys`, `account_runs`) instead
+///    of one row per read.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,22 +30,19 @@ CREATE TABLE IF NOT EXISTS identities (
     email TEXT NOT NULL,
     username TEXT NOT NULL,
     display_name TEXT NOT NULL,
-    service_account INTEGER NOT NULL,
-    UNIQUE (system, email, username, display_name, service_account)
+    service_account INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS entities (
     id INTEGER PRIMARY KEY,
     system TEXT NOT NULL,
     project TEXT NOT NULL,
     entity_type TEXT NOT NULL,
-    entity_id TEXT NOT NULL,
-    UNIQUE (system, project, entity_type, entity_id)
+    entity_id TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS projects (
     id INTEGER PRIMARY KEY,
     system TEXT NOT NULL,
-    project TEXT NOT NULL,
-    UNIQUE (system, project)
+    project TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS observations (
     identity INTEGER NOT NULL,
@@ -63,12 +64,17 @@ CREATE TABLE IF NOT EXISTS integrations (
     updated_at INTEGER NOT NULL,
     ends TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS accounts (
+CREATE TABLE IF NOT EXISTS account_keys (
+    id INTEGER PRIMARY KEY,
     system TEXT NOT NULL,
-    id TEXT NOT NULL,
-    at INTEGER NOT NULL,
+    account_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS account_runs (
+    account INTEGER NOT NULL,
+    first_at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
     state TEXT NOT NULL,
-    PRIMARY KEY (system, id, at)
+    PRIMARY KEY (account, first_at)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursors (
     connector TEXT PRIMARY KEY,
@@ -86,6 +92,10 @@ pub enum StoreError {
     },
     #[error("store {path}: created by a newer tally (schema {found}, this tally knows {SCHEMA_VERSION}); use a newer tally or another store path")]
     Schema { path: PathBuf, found: i64 },
+    #[error("store {path}: an SQLite database that is not a tally store (it holds {tables}); tally leaves it untouched: choose another store path")]
+    NotTally { path: PathBuf, tables: String },
+    #[error("store {path}: unknown schema version {found:?} in its meta table; this tally knows versions 1 and {SCHEMA_VERSION}: choose another store path")]
+    UnknownSchema { path: PathBuf, found: String },
     #[error("store {path}: corrupt value in table {table}: {detail}")]
     Corrupt {
         path: PathBuf,
@@ -164,47 +174,183 @@ impl WriteCounts {
     }
 }
 
+/// The schema of the database in `conn`: `None` for an empty database (a new store),
+/// `Some(version)` for a tally store this tally can open; anything else is an error that
+/// names the file and what to do.
+fn inspect(conn: &Connection, path: &Path) -> Result<Option<i64>, StoreError> {
+    let err = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(err)?;
+    if tables.is_empty() {
+        return Ok(None);
+    }
+    let version: Option<String> = if tables.iter().any(|t| t == "meta") {
+        conn.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(err)?
+    } else {
+        None
+    };
+    let Some(version) = version else {
+        return Err(StoreError::NotTally {
+            path: path.to_path_buf(),
+            tables: tables.into_iter().take(5).collect::<Vec<_>>().join(", "),
+        });
+    };
+    match version.trim().parse::<i64>() {
+        Ok(v) if v > SCHEMA_VERSION => Err(StoreError::Schema {
+            path: path.to_path_buf(),
+            found: v,
+        }),
+        Ok(v) if v == 1 || v == SCHEMA_VERSION => Ok(Some(v)),
+        _ => Err(StoreError::UnknownSchema {
+            path: path.to_path_buf(),
+            found: version,
+        }),
+    }
+}
+
+/// Schema 1 to 2: the key tables lose their unique text indexes (SQLite drops such an
+/// index only with its table, so each is copied). Runs inside the caller's transaction.
+fn migrate_from_1(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE identities_2 (
+             id INTEGER PRIMARY KEY, system TEXT NOT NULL, email TEXT NOT NULL,
+             username TEXT NOT NULL, display_name TEXT NOT NULL,
+             service_account INTEGER NOT NULL);
+         INSERT INTO identities_2 SELECT id, system, email, username, display_name,
+             service_account FROM identities;
+         DROP TABLE identities;
+         ALTER TABLE identities_2 RENAME TO identities;
+         CREATE TABLE entities_2 (
+             id INTEGER PRIMARY KEY, system TEXT NOT NULL, project TEXT NOT NULL,
+             entity_type TEXT NOT NULL, entity_id TEXT NOT NULL);
+         INSERT INTO entities_2 SELECT id, system, project, entity_type, entity_id
+             FROM entities;
+         DROP TABLE entities;
+         ALTER TABLE entities_2 RENAME TO entities;
+         CREATE TABLE projects_2 (
+             id INTEGER PRIMARY KEY, system TEXT NOT NULL, project TEXT NOT NULL);
+         INSERT INTO projects_2 SELECT id, system, project FROM projects;
+         DROP TABLE projects;
+         ALTER TABLE projects_2 RENAME TO projects;
+         UPDATE meta SET value = '2' WHERE key = 'schema';",
+    )?;
+    conn.execute_batch(SCHEMA)?;
+    // One row per read becomes one run per stretch of equal reads.
+    let mut read =
+        conn.prepare("SELECT system, id, at, state FROM accounts ORDER BY system, id, at")?;
+    let mut rows = read.query([])?;
+    let mut current: Option<(String, String, i64)> = None;
+    let mut next_id = 0i64;
+    let mut run: Option<Run> = None;
+    let write_run = |account: i64, run: &Run| {
+        conn.prepare_cached(INSERT_RUN)?
+            .execute(params![account, run.first, run.last, run.state])
+            .map(|_| ())
+    };
+    while let Some(r) = rows.next()? {
+        let (system, id, at, json): (String, String, i64, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let Ok(account) = serde_json::from_str::<Account>(&json) else {
+            continue;
+        };
+        let state = serde_json::to_string(&AccountState::of(&account))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        let same_account = current
+            .as_ref()
+            .is_some_and(|(s, i, _)| *s == system && *i == id);
+        if !same_account {
+            if let (Some((_, _, key)), Some(run)) = (&current, run.take()) {
+                write_run(*key, &run)?;
+            }
+            next_id += 1;
+            conn.prepare_cached(INSERT_ACCOUNT_KEY)?
+                .execute(params![next_id, system, id])?;
+            current = Some((system, id, next_id));
+        }
+        match &mut run {
+            Some(open) if open.state == state => open.last = at,
+            _ => {
+                if let Some(done) = run.take() {
+                    write_run(next_id, &done)?;
+                }
+                run = Some(Run {
+                    first: at,
+                    last: at,
+                    state,
+                });
+            }
+        }
+    }
+    if let (Some((_, _, key)), Some(run)) = (&current, run.take()) {
+        write_run(*key, &run)?;
+    }
+    drop(rows);
+    drop(read);
+    conn.execute_batch("DROP TABLE accounts;")
+}
+
 fn opt(value: &Option<String>) -> &str {
     value.as_deref().map(str::trim).unwrap_or("")
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`.
+    /// Opens (creating if needed) the store at `path`. A store of schema 1 is migrated
+    /// in place; a newer one, or an SQLite file that is not a tally store, is refused
+    /// untouched.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let err = |source| StoreError::Sqlite {
             path: path.to_path_buf(),
             source,
         };
         let conn = Connection::open(path).map_err(err)?;
+        conn.execute_batch("PRAGMA busy_timeout = 10000;")
+            .map_err(err)?;
+        // Look before changing anything: journal_mode = WAL alone would rewrite the
+        // header of someone else's database.
+        let state = inspect(&conn, path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
-             PRAGMA busy_timeout = 10000;
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -65536;",
         )
         .map_err(err)?;
-        conn.execute_batch(SCHEMA).map_err(err)?;
-        let found: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(err)?;
-        match found.and_then(|v| v.parse::<i64>().ok()) {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::Schema {
-                    path: path.to_path_buf(),
-                    found: v,
-                })
-            }
-            Some(_) => {}
-            None => {
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)",
-                    [SCHEMA_VERSION.to_string()],
-                )
-                .map_err(err)?;
+        if state != Some(SCHEMA_VERSION) {
+            // Create or migrate under the write lock, looking again: another process may
+            // have done it meanwhile.
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(err)?;
+            let done = inspect(&conn, path).and_then(|state| match state {
+                None => conn
+                    .execute_batch(SCHEMA)
+                    .and_then(|()| {
+                        conn.execute(
+                            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?1)",
+                            [SCHEMA_VERSION.to_string()],
+                        )
+                    })
+                    .map(|_| ())
+                    .map_err(err),
+                Some(1) => migrate_from_1(&conn).map_err(err),
+                Some(_) => Ok(()),
+            });
+            match done {
+                Ok(()) => conn.execute_batch("COMMIT").map_err(err)?,
+                Err(e) => {
+                    let _ = conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
             }
         }
         Ok(Store {
@@ -376,32 +522,62 @@ impl Store {
     }
 
     /// The state of every account at `as_of`: for each (system, id), its record with the
-    /// latest `at` not after `as_of` (SPEC §2), ordered by system, then id.
+    /// latest `at` not after `as_of` (SPEC §2), ordered by system, then id. Its `at` is
+    /// that of the read, except inside a run of equal reads whose end is after `as_of`:
+    /// there it is the run's first read (the state is the same; which of the collapsed
+    /// reads was last before `as_of` is not kept).
     pub fn accounts_at(&self, as_of: DateTime<Utc>) -> Result<Vec<Account>, StoreError> {
+        let t = to_millis(as_of);
+        let mut keys: FxHashMap<i64, (String, String)> = FxHashMap::default();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id, system, account_id FROM account_keys")
+                .map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, String, String)> {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                };
+                let (id, system, account) = get(r).map_err(|e| self.err(e))?;
+                keys.insert(id, (system, account));
+            }
+        }
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT a.state FROM accounts a
-                 JOIN (SELECT system, id, MAX(at) AS at FROM accounts WHERE at <= ?1
-                       GROUP BY system, id) latest
-                 ON a.system = latest.system AND a.id = latest.id AND a.at = latest.at
-                 ORDER BY a.system, a.id",
+                "SELECT account, first_at, last_at, state FROM account_runs
+                 WHERE first_at <= ?1 ORDER BY account, first_at DESC",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(params![to_millis(as_of)], |r| r.get::<_, String>(0))
-            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([t]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
-        for row in rows {
-            let state = row.map_err(|e| self.err(e))?;
-            out.push(
-                serde_json::from_str(&state).map_err(|e| StoreError::Corrupt {
-                    path: self.path.clone(),
-                    table: "accounts",
-                    detail: e.to_string(),
-                })?,
-            );
+        let mut previous = None;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            };
+            let (account, first, last) = get(r).map_err(|e| self.err(e))?;
+            if previous == Some(account) {
+                continue;
+            }
+            previous = Some(account);
+            let state: String = r.get(3).map_err(|e| self.err(e))?;
+            let corrupt = |detail: String| StoreError::Corrupt {
+                path: self.path.clone(),
+                table: "account_runs",
+                detail,
+            };
+            let state: AccountState = serde_json::from_str(&state)
+                .map_err(|e| corrupt(format!("account {account}: {e}")))?;
+            let (system, id) = keys
+                .get(&account)
+                .cloned()
+                .ok_or_else(|| corrupt(format!("account {account} has no key")))?;
+            let at = if t >= last { last } else { first };
+            out.push(state.into_account(system, id, at));
         }
+        out.sort_by(|a, b| (&a.system, &a.id).cmp(&(&b.system, &b.id)));
         Ok(out)
     }
 
@@ -460,47 +636,238 @@ impl Store {
     }
 }
 
-/// Interns keys made of string parts (plus a flag) to row ids without allocating on a
-/// hit: a 64-bit hash of the borrowed parts picks a bucket, the parts are compared.
-#[derive(Default)]
-struct Interner {
-    buckets: FxHashMap<u64, Vec<Interned>>,
+/// What an account record says besides its key (`system`, `id`) and `at`: two reads with
+/// equal states are one run in `account_runs`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct AccountState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    display_name: Option<String>,
+    status: crate::model::AccountStatus,
+    billable: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    product: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_active: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    two_step: Option<crate::model::TwoStep>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sso: Option<bool>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    service_account: bool,
 }
 
-/// An interned key's parts, its flag and its row id.
-type Interned = (Box<[Box<str>]>, bool, i64);
-
-fn hash_parts(parts: &[&str], flag: bool) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = rustc_hash::FxHasher::default();
-    for p in parts {
-        p.hash(&mut h);
-    }
-    flag.hash(&mut h);
-    h.finish()
-}
-
-impl Interner {
-    fn get(&self, hash: u64, parts: &[&str], flag: bool) -> Option<i64> {
-        self.buckets.get(&hash)?.iter().find_map(|(k, f, id)| {
-            (*f == flag && k.len() == parts.len() && k.iter().zip(parts).all(|(a, b)| &**a == *b))
-                .then_some(*id)
-        })
-    }
-
-    fn insert(&mut self, hash: u64, parts: &[&str], flag: bool, id: i64) {
-        let key: Box<[Box<str>]> = parts.iter().map(|p| Box::from(*p)).collect();
-        self.buckets.entry(hash).or_default().push((key, flag, id));
-    }
-
-    fn forget(&mut self, hash: u64, id: i64) {
-        if let Some(bucket) = self.buckets.get_mut(&hash) {
-            bucket.retain(|(_, _, i)| *i != id);
-            if bucket.is_empty() {
-                self.buckets.remove(&hash);
-            }
+impl AccountState {
+    fn of(a: &Account) -> AccountState {
+        let trimmed = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        AccountState {
+            email: trimmed(&a.email),
+            username: trimmed(&a.username),
+            display_name: trimmed(&a.display_name),
+            status: a.status,
+            billable: a.billable,
+            product: trimmed(&a.product),
+            last_active: a.last_active.map(to_millis),
+            two_step: a.two_step,
+            sso: a.sso,
+            service_account: a.service_account,
         }
     }
+
+    fn into_account(self, system: String, id: String, at: i64) -> Account {
+        Account {
+            system,
+            at: from_millis(at),
+            id,
+            email: self.email,
+            username: self.username,
+            display_name: self.display_name,
+            status: self.status,
+            billable: self.billable,
+            product: self.product,
+            last_active: self.last_active.map(from_millis),
+            two_step: self.two_step,
+            sso: self.sso,
+            service_account: self.service_account,
+        }
+    }
+}
+
+/// One stored run of equal reads of an account: every read with `at` in
+/// `[first, last]` had this state.
+#[derive(Clone)]
+struct Run {
+    first: i64,
+    last: i64,
+    state: String,
+}
+
+/// The newest run of an account as the writer last wrote or read it; `dirty`: its
+/// `last` moved on and is written at commit (one UPDATE per account and transaction,
+/// not one per read).
+struct LatestRun {
+    first: i64,
+    last: i64,
+    digest: u128,
+    dirty: bool,
+}
+
+const RUN_AT_OR_BEFORE: &str = "SELECT first_at, last_at, state FROM account_runs
+     WHERE account = ?1 AND first_at <= ?2 ORDER BY first_at DESC LIMIT 1";
+const RUN_AFTER: &str = "SELECT first_at, last_at, state FROM account_runs
+     WHERE account = ?1 AND first_at > ?2 ORDER BY first_at LIMIT 1";
+const INSERT_RUN: &str =
+    "INSERT INTO account_runs (account, first_at, last_at, state) VALUES (?1, ?2, ?3, ?4)";
+const SET_RUN_LAST: &str =
+    "UPDATE account_runs SET last_at = ?3 WHERE account = ?1 AND first_at = ?2";
+const DELETE_RUN: &str = "DELETE FROM account_runs WHERE account = ?1 AND first_at = ?2";
+
+fn run_query(conn: &Connection, sql: &str, account: i64, at: i64) -> rusqlite::Result<Option<Run>> {
+    conn.prepare_cached(sql)?
+        .query_row(params![account, at], |r| {
+            Ok(Run {
+                first: r.get(0)?,
+                last: r.get(1)?,
+                state: r.get(2)?,
+            })
+        })
+        .optional()
+}
+
+/// Adds the read (`account`, `at`, `state`) to the runs in the database, whatever its
+/// order relative to the reads already stored. Returns whether anything changed (false:
+/// the read was stored already).
+///
+/// A read inside a run of another state splits it: the run keeps its first read, and
+/// its last read becomes a run of its own. The reads collapsed between those two are
+/// not known any more, so between the new read and the old run's last one the new state
+/// is taken to last (README-performance "accounts").
+fn add_read(conn: &Connection, account: i64, at: i64, state: &str) -> rusqlite::Result<bool> {
+    let before = run_query(conn, RUN_AT_OR_BEFORE, account, at)?;
+    if let Some(p) = &before {
+        if at <= p.last {
+            // A read already stored (at a run's end, or inside a run of its state), or
+            // another state for a stored (system, id, at): the first one stays.
+            if p.state == state || at == p.first || at == p.last {
+                return Ok(false);
+            }
+            conn.prepare_cached(SET_RUN_LAST)?
+                .execute(params![account, p.first, p.first])?;
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, at, at, state])?;
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, p.last, p.last, p.state])?;
+            return Ok(true);
+        }
+    }
+    let after = run_query(conn, RUN_AFTER, account, at)?;
+    let same_before = before.as_ref().filter(|p| p.state == state);
+    let same_after = after.as_ref().filter(|n| n.state == state);
+    match (same_before, same_after) {
+        (Some(p), Some(n)) => {
+            conn.prepare_cached(SET_RUN_LAST)?
+                .execute(params![account, p.first, n.last])?;
+            conn.prepare_cached(DELETE_RUN)?
+                .execute(params![account, n.first])?;
+        }
+        (Some(p), None) => {
+            conn.prepare_cached(SET_RUN_LAST)?
+                .execute(params![account, p.first, at])?;
+        }
+        (None, Some(n)) => {
+            conn.prepare_cached(DELETE_RUN)?
+                .execute(params![account, n.first])?;
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, at, n.last, state])?;
+        }
+        (None, None) => {
+            conn.prepare_cached(INSERT_RUN)?
+                .execute(params![account, at, at, state])?;
+        }
+    }
+    Ok(true)
+}
+
+impl LatestRun {
+    fn of(run: &Run) -> LatestRun {
+        LatestRun {
+            first: run.first,
+            last: run.last,
+            digest: key_digest(&[&run.state], false),
+            dirty: false,
+        }
+    }
+}
+
+/// The newest run of every stored account.
+fn load_latest_runs(
+    conn: &Connection,
+    into: &mut FxHashMap<i64, LatestRun>,
+) -> rusqlite::Result<()> {
+    into.clear();
+    let mut stmt = conn.prepare(
+        "SELECT account, first_at, last_at, state FROM account_runs
+         ORDER BY account, first_at DESC",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let account: i64 = r.get(0)?;
+        if into.contains_key(&account) {
+            continue;
+        }
+        let run = Run {
+            first: r.get(1)?,
+            last: r.get(2)?,
+            state: r.get(3)?,
+        };
+        into.insert(account, LatestRun::of(&run));
+    }
+    Ok(())
+}
+
+fn write_latest(conn: &Connection, account: i64, latest: &mut LatestRun) -> rusqlite::Result<()> {
+    if latest.dirty {
+        conn.prepare_cached(SET_RUN_LAST)?
+            .execute(params![account, latest.first, latest.last])?;
+        latest.dirty = false;
+    }
+    Ok(())
+}
+
+/// Maps keys made of string parts (plus a flag) to row ids, holding only a 128-bit digest
+/// of each key, so the writer's memory is about 32 bytes per distinct identity, project
+/// or entity whatever the length of its names.
+///
+/// The digest is two independent 64-bit hashes (SipHash-1-3 and FxHash) of the parts; two
+/// different keys are taken for one only if both collide at once (about 2^-128 per pair,
+/// far below the chance of a disk error). Digests are never stored on disk, so the hash
+/// functions may change between versions: the map is rebuilt from the tables on open.
+#[derive(Default)]
+struct KeyMap {
+    ids: FxHashMap<u128, i64>,
+    /// The next id to hand out (ids are assigned here, not by SQLite).
+    next: i64,
+}
+
+fn key_digest(parts: &[&str], flag: bool) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let mut a = std::hash::DefaultHasher::new();
+    let mut b = rustc_hash::FxHasher::default();
+    for p in parts {
+        p.hash(&mut a);
+        p.hash(&mut b);
+    }
+    flag.hash(&mut a);
+    flag.hash(&mut b);
+    (u128::from(a.finish()) << 64) | u128::from(b.finish())
 }
 
 #[derive(Clone, Copy)]
@@ -508,20 +875,54 @@ enum Table {
     Identity,
     Project,
     Entity,
+    Account,
+}
+
+impl Table {
+    const ALL: [Table; 4] = [
+        Table::Identity,
+        Table::Project,
+        Table::Entity,
+        Table::Account,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Table::Identity => "identities",
+            Table::Project => "projects",
+            Table::Entity => "entities",
+            Table::Account => "account_keys",
+        }
+    }
+
+    /// The key columns (text), and whether the key has the service-account flag.
+    fn select_from(self) -> &'static str {
+        match self {
+            Table::Identity => "SELECT id, system, email, username, display_name, service_account FROM identities WHERE id >= ?1",
+            Table::Project => "SELECT id, system, project FROM projects WHERE id >= ?1",
+            Table::Entity => "SELECT id, system, project, entity_type, entity_id FROM entities WHERE id >= ?1",
+            Table::Account => "SELECT id, system, account_id FROM account_keys WHERE id >= ?1",
+        }
+    }
+
+    fn parts(self) -> (usize, bool) {
+        match self {
+            Table::Identity => (4, true),
+            Table::Project => (2, false),
+            Table::Entity => (4, false),
+            Table::Account => (2, false),
+        }
+    }
 }
 
 const INSERT_IDENTITY: &str =
-    "INSERT INTO identities (system, email, username, display_name, service_account)
-     VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT DO UPDATE SET system = excluded.system
-     RETURNING id";
-const INSERT_PROJECT: &str = "INSERT INTO projects (system, project) VALUES (?1, ?2)
-     ON CONFLICT DO UPDATE SET system = excluded.system
-     RETURNING id";
-const INSERT_ENTITY: &str = "INSERT INTO entities (system, project, entity_type, entity_id)
-     VALUES (?1, ?2, ?3, ?4)
-     ON CONFLICT DO UPDATE SET system = excluded.system
-     RETURNING id";
+    "INSERT INTO identities (id, system, email, username, display_name, service_account)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+const INSERT_PROJECT: &str = "INSERT INTO projects (id, system, project) VALUES (?1, ?2, ?3)";
+const INSERT_ENTITY: &str =
+    "INSERT INTO entities (id, system, project, entity_type, entity_id) VALUES (?1, ?2, ?3, ?4, ?5)";
+const INSERT_ACCOUNT_KEY: &str =
+    "INSERT INTO account_keys (id, system, account_id) VALUES (?1, ?2, ?3)";
 const INSERT_OBSERVATION: &str =
     "INSERT OR IGNORE INTO observations (identity, at, interaction, project) VALUES (?1, ?2, ?3, ?4)";
 const INSERT_SYNC: &str =
@@ -538,18 +939,42 @@ const UPSERT_INTEGRATION: &str =
 const SAVE_CURSOR: &str = "INSERT INTO cursors (connector, cursor, saved_at) VALUES (?1, ?2, ?3)
      ON CONFLICT (connector) DO UPDATE SET cursor = excluded.cursor, saved_at = excluded.saved_at";
 
+/// An observation staged in a batch, inserted in key order at commit. `tag` says whose
+/// it is (see [`Batch::set_tag`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct StagedObservation {
+    identity: i64,
+    at: i64,
+    interaction: u8,
+    project: u32,
+    tag: u16,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct StagedSync {
+    source: i64,
+    target: i64,
+    at: i64,
+    success: bool,
+    tag: u16,
+}
+
 /// Writes batches of records in transactions. Its statements are prepared once, and its
-/// interning maps live as long as the writer, so memory grows with distinct identities,
+/// key maps live as long as the writer, so memory grows with distinct identities,
 /// projects and synced entities, not with observations.
 pub struct Writer<'s> {
     conn: &'s Connection,
     path: &'s Path,
-    identities: Interner,
-    projects: Interner,
-    entities: Interner,
-    insert_identity: rusqlite::Statement<'s>,
-    insert_project: rusqlite::Statement<'s>,
-    insert_entity: rusqlite::Statement<'s>,
+    keys: [KeyMap; 4],
+    insert_key: [rusqlite::Statement<'s>; 4],
+    /// The newest run of each account read so far (see [`LatestRun`]).
+    accounts: FxHashMap<i64, LatestRun>,
+    /// Whether `accounts` holds the newest run of every stored account (read in one
+    /// pass when the first account arrives, instead of one query per account).
+    accounts_loaded: bool,
+    /// SQLite's `data_version` at the last transaction: when another connection has
+    /// committed since, what this writer holds of the account runs may be stale.
+    data_version: i64,
     insert_observation: rusqlite::Statement<'s>,
     insert_sync: rusqlite::Statement<'s>,
     upsert_integration: rusqlite::Statement<'s>,
@@ -557,56 +982,39 @@ pub struct Writer<'s> {
 }
 
 /// One transaction of a writer; commit with [`Batch::commit`]; dropped, it rolls back.
+///
+/// Observations and syncs are staged in memory and written in key order when the batch
+/// commits: the table is a B-tree on that key, and rows in key order touch each of its
+/// pages once per transaction instead of once per row. So `counts.observations` and
+/// `counts.syncs` are known only after [`Batch::commit`].
 pub struct Batch<'w, 's> {
     writer: &'w mut Writer<'s>,
-    /// Keys interned by this transaction: forgotten again if it rolls back, so no later
-    /// batch refers to an id that was never committed.
-    interned: Vec<(Table, u64, i64)>,
+    /// Keys this transaction added to the maps, and each map's `next` at its start: undone
+    /// if it rolls back, so no later batch refers to an id that was never committed.
+    interned: Vec<(Table, u128)>,
+    next_at_begin: [i64; 4],
+    observations: Vec<StagedObservation>,
+    syncs: Vec<StagedSync>,
+    tag: u16,
+    by_tag: Vec<WriteCounts>,
     open: bool,
     pub counts: WriteCounts,
 }
 
 impl Store {
-    fn load_interner(
-        &self,
-        sql: &str,
-        parts: usize,
-        flagged: bool,
-    ) -> Result<Interner, StoreError> {
-        let mut interner = Interner::default();
-        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        let mut owned: Vec<String> = Vec::with_capacity(parts);
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            owned.clear();
-            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
-            for i in 0..parts {
-                owned.push(r.get(i + 1).map_err(|e| self.err(e))?);
-            }
-            let flag: bool = if flagged {
-                r.get(parts + 1).map_err(|e| self.err(e))?
-            } else {
-                false
-            };
-            let borrowed: Vec<&str> = owned.iter().map(String::as_str).collect();
-            interner.insert(hash_parts(&borrowed, flag), &borrowed, flag, id);
-        }
-        Ok(interner)
+    /// Adds to `map` every key of `table` with an id of at least `map.next` (all of them
+    /// for a fresh map): what this process has not written itself.
+    fn load_keys(&self, table: Table, map: &mut KeyMap) -> Result<(), StoreError> {
+        load_keys(&self.conn, &self.path, table, map)
     }
 
-    /// A writer over this store; what it interned earlier is read back from disk.
+    /// A writer over this store; what was interned earlier is read back from disk.
     pub fn writer(&mut self) -> Result<Writer<'_>, StoreError> {
-        let identities = self.load_interner(
-            "SELECT id, system, email, username, display_name, service_account FROM identities",
-            4,
-            true,
-        )?;
-        let projects = self.load_interner("SELECT id, system, project FROM projects", 2, false)?;
-        let entities = self.load_interner(
-            "SELECT id, system, project, entity_type, entity_id FROM entities",
-            4,
-            false,
-        )?;
+        let mut keys: [KeyMap; 4] = Default::default();
+        for (table, map) in Table::ALL.into_iter().zip(keys.iter_mut()) {
+            map.next = 1;
+            self.load_keys(table, map)?;
+        }
         let conn = &self.conn;
         let err = |source| StoreError::Sqlite {
             path: self.path.clone(),
@@ -615,18 +1023,54 @@ impl Store {
         Ok(Writer {
             conn,
             path: &self.path,
-            identities,
-            projects,
-            entities,
-            insert_identity: conn.prepare(INSERT_IDENTITY).map_err(err)?,
-            insert_project: conn.prepare(INSERT_PROJECT).map_err(err)?,
-            insert_entity: conn.prepare(INSERT_ENTITY).map_err(err)?,
+            keys,
+            insert_key: [
+                conn.prepare(INSERT_IDENTITY).map_err(err)?,
+                conn.prepare(INSERT_PROJECT).map_err(err)?,
+                conn.prepare(INSERT_ENTITY).map_err(err)?,
+                conn.prepare(INSERT_ACCOUNT_KEY).map_err(err)?,
+            ],
+            accounts: FxHashMap::default(),
+            accounts_loaded: false,
+            data_version: 0,
             insert_observation: conn.prepare(INSERT_OBSERVATION).map_err(err)?,
             insert_sync: conn.prepare(INSERT_SYNC).map_err(err)?,
             upsert_integration: conn.prepare(UPSERT_INTEGRATION).map_err(err)?,
             save_cursor: conn.prepare(SAVE_CURSOR).map_err(err)?,
         })
     }
+}
+
+fn load_keys(
+    conn: &Connection,
+    path: &Path,
+    table: Table,
+    map: &mut KeyMap,
+) -> Result<(), StoreError> {
+    let err = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (parts, flagged) = table.parts();
+    let mut stmt = conn.prepare_cached(table.select_from()).map_err(err)?;
+    let mut rows = stmt.query([map.next]).map_err(err)?;
+    let mut owned: Vec<String> = Vec::with_capacity(parts);
+    while let Some(r) = rows.next().map_err(err)? {
+        owned.clear();
+        let id: i64 = r.get(0).map_err(err)?;
+        for i in 0..parts {
+            owned.push(r.get(i + 1).map_err(err)?);
+        }
+        let flag: bool = if flagged {
+            r.get(parts + 1).map_err(err)?
+        } else {
+            false
+        };
+        let borrowed: Vec<&str> = owned.iter().map(String::as_str).collect();
+        map.ids.insert(key_digest(&borrowed, flag), id);
+        map.next = map.next.max(id + 1);
+    }
+    Ok(())
 }
 
 impl<'s> Writer<'s> {
@@ -641,9 +1085,58 @@ impl<'s> Writer<'s> {
         self.conn
             .execute_batch("BEGIN IMMEDIATE")
             .map_err(|e| self.err(e))?;
+        // Under the write lock: catch up with keys another process wrote since, so ids
+        // stay unique without a unique index on the wide text columns.
+        for (table, map) in Table::ALL.into_iter().zip(self.keys.iter_mut()) {
+            let stored: i64 = self
+                .conn
+                .query_row(
+                    &format!("SELECT COALESCE(MAX(id), 0) FROM {}", table.name()),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(|source| StoreError::Sqlite {
+                    path: self.path.to_path_buf(),
+                    source,
+                })?;
+            if stored >= map.next {
+                let loaded = load_keys(self.conn, self.path, table, map);
+                if let Err(e) = loaded {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
+        }
+        let version: Result<i64, StoreError> = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e));
+        let version = match version {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        };
+        if version != self.data_version {
+            self.accounts.clear();
+            self.accounts_loaded = false;
+            self.data_version = version;
+        }
+        let next_at_begin = [
+            self.keys[0].next,
+            self.keys[1].next,
+            self.keys[2].next,
+            self.keys[3].next,
+        ];
         Ok(Batch {
             writer: self,
             interned: Vec::new(),
+            next_at_begin,
+            observations: Vec::new(),
+            syncs: Vec::new(),
+            tag: 0,
+            by_tag: vec![WriteCounts::default()],
             open: true,
             counts: WriteCounts::default(),
         })
@@ -674,13 +1167,34 @@ impl Batch<'_, '_> {
     }
 
     fn forget_interned(&mut self) {
-        for (table, hash, id) in self.interned.drain(..) {
-            match table {
-                Table::Identity => self.writer.identities.forget(hash, id),
-                Table::Project => self.writer.projects.forget(hash, id),
-                Table::Entity => self.writer.entities.forget(hash, id),
-            }
+        for (table, digest) in self.interned.drain(..) {
+            self.writer.keys[table as usize].ids.remove(&digest);
         }
+        for (map, next) in self.writer.keys.iter_mut().zip(self.next_at_begin) {
+            map.next = next;
+        }
+        // The runs may have moved on in memory only.
+        self.writer.accounts.clear();
+        self.writer.accounts_loaded = false;
+    }
+
+    /// Attributes the rows written from now on to `tag` (e.g. a connector's index), for
+    /// [`Batch::commit_by_tag`].
+    pub fn set_tag(&mut self, tag: usize) {
+        self.tag = u16::try_from(tag).unwrap_or(u16::MAX);
+        let needed = usize::from(self.tag) + 1;
+        if self.by_tag.len() < needed {
+            self.by_tag.resize(needed, WriteCounts::default());
+        }
+    }
+
+    /// Records staged so far in this transaction.
+    pub fn len(&self) -> usize {
+        self.observations.len() + self.syncs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     pub fn record(&mut self, record: &Record) -> Result<(), StoreError> {
@@ -694,32 +1208,28 @@ impl Batch<'_, '_> {
 
     /// The id of `parts` in `table`, inserting the row the first time.
     fn intern(&mut self, table: Table, parts: &[&str], flag: bool) -> Result<i64, StoreError> {
-        let hash = hash_parts(parts, flag);
+        let digest = key_digest(parts, flag);
         let w = &mut *self.writer;
-        let (interner, stmt) = match table {
-            Table::Identity => (&mut w.identities, &mut w.insert_identity),
-            Table::Project => (&mut w.projects, &mut w.insert_project),
-            Table::Entity => (&mut w.entities, &mut w.insert_entity),
-        };
-        if let Some(id) = interner.get(hash, parts, flag) {
-            return Ok(id);
+        let map = &mut w.keys[table as usize];
+        if let Some(id) = map.ids.get(&digest) {
+            return Ok(*id);
         }
+        let id = map.next;
+        let stmt = &mut w.insert_key[table as usize];
         let result = match table {
-            Table::Identity => stmt
-                .query_row(params![parts[0], parts[1], parts[2], parts[3], flag], |r| {
-                    r.get(0)
-                }),
-            Table::Project => stmt.query_row(params![parts[0], parts[1]], |r| r.get(0)),
-            Table::Entity => stmt.query_row(params![parts[0], parts[1], parts[2], parts[3]], |r| {
-                r.get(0)
-            }),
+            Table::Identity => {
+                stmt.execute(params![id, parts[0], parts[1], parts[2], parts[3], flag])
+            }
+            Table::Project => stmt.execute(params![id, parts[0], parts[1]]),
+            Table::Entity => stmt.execute(params![id, parts[0], parts[1], parts[2], parts[3]]),
+            Table::Account => stmt.execute(params![id, parts[0], parts[1]]),
         };
-        let id: i64 = match result {
-            Ok(id) => id,
-            Err(e) => return Err(self.err(e)),
-        };
-        interner.insert(hash, parts, flag, id);
-        self.interned.push((table, hash, id));
+        if let Err(e) = result {
+            return Err(self.err(e));
+        }
+        map.next = id + 1;
+        map.ids.insert(digest, id);
+        self.interned.push((table, digest));
         Ok(id)
     }
 
@@ -741,17 +1251,18 @@ impl Batch<'_, '_> {
             "" => 0,
             p => self.intern(Table::Project, &[system, p], false)?,
         };
-        let n = self
-            .writer
-            .insert_observation
-            .execute(params![
-                identity,
-                to_millis(u.at),
-                u.interaction.code(),
-                project
-            ])
-            .map_err(|e| self.err(e))?;
-        self.counts.observations += n as u64;
+        let project = u32::try_from(project).map_err(|_| StoreError::Corrupt {
+            path: self.writer.path.to_path_buf(),
+            table: "projects",
+            detail: format!("project id {project} is out of range"),
+        })?;
+        self.observations.push(StagedObservation {
+            identity,
+            at: to_millis(u.at),
+            interaction: u.interaction.code(),
+            project,
+            tag: self.tag,
+        });
         Ok(())
     }
 
@@ -771,17 +1282,13 @@ impl Batch<'_, '_> {
     fn sync(&mut self, s: &SyncRecord) -> Result<(), StoreError> {
         let source = self.entity_ref(&s.source)?;
         let target = self.entity_ref(&s.target)?;
-        let n = self
-            .writer
-            .insert_sync
-            .execute(params![
-                source,
-                target,
-                to_millis(s.at),
-                s.status == SyncStatus::Success
-            ])
-            .map_err(|e| self.err(e))?;
-        self.counts.syncs += n as u64;
+        self.syncs.push(StagedSync {
+            source,
+            target,
+            at: to_millis(s.at),
+            success: s.status == SyncStatus::Success,
+            tag: self.tag,
+        });
         Ok(())
     }
 
@@ -802,32 +1309,83 @@ impl Batch<'_, '_> {
             ])
             .map_err(|e| self.err(e))?;
         self.counts.integrations += n as u64;
+        self.by_tag[usize::from(self.tag)].integrations += n as u64;
         Ok(())
     }
 
     fn account(&mut self, a: &Account) -> Result<(), StoreError> {
-        let state = serde_json::to_string(a).map_err(|e| StoreError::Corrupt {
-            path: self.writer.path.to_path_buf(),
-            table: "accounts",
-            detail: e.to_string(),
-        })?;
-        let n = self
-            .writer
-            .conn
-            .prepare_cached(
-                "INSERT INTO accounts (system, id, at, state) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![
-                    a.system.trim(),
-                    a.id.trim(),
-                    to_millis(a.at),
-                    state
-                ])
-            })
-            .map_err(|e| self.err(e))?;
-        self.counts.accounts += n as u64;
+        let account = self.intern(Table::Account, &[a.system.trim(), a.id.trim()], false)?;
+        let state =
+            serde_json::to_string(&AccountState::of(a)).map_err(|e| StoreError::Corrupt {
+                path: self.writer.path.to_path_buf(),
+                table: "account_runs",
+                detail: e.to_string(),
+            })?;
+        let digest = key_digest(&[&state], false);
+        let at = to_millis(a.at);
+        let w = &mut *self.writer;
+        let err = |source| StoreError::Sqlite {
+            path: w.path.to_path_buf(),
+            source,
+        };
+        if !w.accounts_loaded {
+            load_latest_runs(w.conn, &mut w.accounts).map_err(err)?;
+            w.accounts_loaded = true;
+        }
+        // The common case, a newer read of an account: in memory only.
+        let added = match w.accounts.get_mut(&account) {
+            Some(latest) if at > latest.last && latest.digest == digest => {
+                latest.last = at;
+                latest.dirty = true;
+                true
+            }
+            Some(latest) if at >= latest.first && latest.digest == digest => false,
+            Some(latest) if at > latest.last => {
+                write_latest(w.conn, account, latest).map_err(err)?;
+                w.conn
+                    .prepare_cached(INSERT_RUN)
+                    .and_then(|mut s| s.execute(params![account, at, at, state]))
+                    .map_err(err)?;
+                *latest = LatestRun {
+                    first: at,
+                    last: at,
+                    digest,
+                    dirty: false,
+                };
+                true
+            }
+            Some(latest) => {
+                // An older read: the general case, in the database.
+                write_latest(w.conn, account, latest).map_err(err)?;
+                let added = add_read(w.conn, account, at, &state).map_err(err)?;
+                match run_query(w.conn, RUN_AT_OR_BEFORE, account, i64::MAX).map_err(err)? {
+                    Some(run) => *latest = LatestRun::of(&run),
+                    None => {
+                        w.accounts.remove(&account);
+                    }
+                }
+                added
+            }
+            None => {
+                w.conn
+                    .prepare_cached(INSERT_RUN)
+                    .and_then(|mut s| s.execute(params![account, at, at, state]))
+                    .map_err(err)?;
+                w.accounts.insert(
+                    account,
+                    LatestRun {
+                        first: at,
+                        last: at,
+                        digest,
+                        dirty: false,
+                    },
+                );
+                true
+            }
+        };
+        let n = u64::from(added);
+        self.counts.accounts += n;
+        self.by_tag[usize::from(self.tag)].accounts += n;
         Ok(())
     }
 
@@ -840,14 +1398,68 @@ impl Batch<'_, '_> {
         Ok(())
     }
 
-    pub fn commit(mut self) -> Result<WriteCounts, StoreError> {
+    /// Writes the staged rows in key order (an exact duplicate within the batch is
+    /// written once).
+    fn flush(&mut self) -> Result<(), StoreError> {
+        let w = &mut *self.writer;
+        for (account, latest) in w.accounts.iter_mut() {
+            write_latest(w.conn, *account, latest).map_err(|source| StoreError::Sqlite {
+                path: w.path.to_path_buf(),
+                source,
+            })?;
+        }
+        let mut observations = std::mem::take(&mut self.observations);
+        observations.sort_unstable();
+        let mut last = None;
+        for o in &observations {
+            let key = (o.identity, o.at, o.interaction, o.project);
+            if last == Some(key) {
+                continue;
+            }
+            last = Some(key);
+            let n = self
+                .writer
+                .insert_observation
+                .execute(params![o.identity, o.at, o.interaction, o.project])
+                .map_err(|e| self.err(e))? as u64;
+            self.counts.observations += n;
+            self.by_tag[usize::from(o.tag)].observations += n;
+        }
+        drop(observations);
+        let mut syncs = std::mem::take(&mut self.syncs);
+        syncs.sort_unstable();
+        let mut last = None;
+        for s in &syncs {
+            let key = (s.source, s.target, s.at, s.success);
+            if last == Some(key) {
+                continue;
+            }
+            last = Some(key);
+            let n = self
+                .writer
+                .insert_sync
+                .execute(params![s.source, s.target, s.at, s.success])
+                .map_err(|e| self.err(e))? as u64;
+            self.counts.syncs += n;
+            self.by_tag[usize::from(s.tag)].syncs += n;
+        }
+        Ok(())
+    }
+
+    pub fn commit(self) -> Result<WriteCounts, StoreError> {
+        Ok(self.commit_by_tag()?.0)
+    }
+
+    /// Commits; returns the rows really added, in total and per tag (index = tag).
+    pub fn commit_by_tag(mut self) -> Result<(WriteCounts, Vec<WriteCounts>), StoreError> {
         // On failure `Drop` rolls back and forgets what this batch interned.
+        self.flush()?;
         self.writer
             .conn
             .execute_batch("COMMIT")
             .map_err(|e| self.err(e))?;
         self.open = false;
-        Ok(self.counts)
+        Ok((self.counts, std::mem::take(&mut self.by_tag)))
     }
 }
 

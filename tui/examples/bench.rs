@@ -5,6 +5,7 @@
 //! bench generate N FILE     N synthetic observations (+ N/10 syncs) as JSONL
 //! bench collect FILE DB     the jsonl connector -> the store
 //! bench export DB OUT       report + both workbooks + zip
+//! bench accounts N DAYS DB  N accounts read daily for DAYS days (1 % change a day)
 //! ```
 
 use std::io::{BufWriter, Write};
@@ -133,6 +134,80 @@ fn export(db: PathBuf, out: PathBuf) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A directory of `n` accounts read once a day for `days` days, 1 % of them changing
+/// (status or product) each day, written through the store's writer one read a
+/// transaction; prints the time and the store's size after the first and the last read.
+fn accounts(n: u64, days: i64, db: PathBuf) -> anyhow::Result<()> {
+    use tally_core::{Account, AccountStatus, Record};
+    let start: DateTime<Utc> = "2026-10-01T06:00:00Z".parse()?;
+    let size = |db: &PathBuf| -> u64 {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|ext| std::fs::metadata(format!("{}{ext}", db.display())).ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let before = size(&db);
+    let mut rng = Rng(7);
+    let mut products = vec![0u8; n as usize];
+    let mut disabled = vec![false; n as usize];
+    let started = Instant::now();
+    let mut first = 0;
+    for day in 0..days {
+        for _ in 0..n / 100 {
+            let i = rng.below(n) as usize;
+            if rng.below(2) == 0 {
+                disabled[i] = !disabled[i];
+            } else {
+                products[i] = (products[i] + 1) % 3;
+            }
+        }
+        let at = start + Duration::days(day);
+        let records: Vec<Record> = (0..n as usize)
+            .map(|i| {
+                Record::Account(Account {
+                    system: SYSTEMS[i % 3].into(),
+                    at,
+                    id: format!("acct-{i:07}"),
+                    email: Some(format!("p{i}@corp.example")),
+                    username: Some(format!("p{i}")),
+                    display_name: Some(format!("Person {i}")),
+                    status: if disabled[i] {
+                        AccountStatus::Disabled
+                    } else {
+                        AccountStatus::Active
+                    },
+                    billable: true,
+                    product: Some(["Standard", "Premium", "Free"][usize::from(products[i])].into()),
+                    last_active: None,
+                    two_step: None,
+                    sso: Some(true),
+                    service_account: false,
+                })
+            })
+            .collect();
+        let day_started = Instant::now();
+        let mut store = Store::open(&db)?;
+        let new = store.writer()?.write_all(&records)?.accounts;
+        drop(store);
+        let grown = size(&db) - before;
+        if day == 0 {
+            first = grown;
+        }
+        eprintln!(
+            "accounts: day {day}: {new} new reads stored in {:.2}s; store +{grown} bytes",
+            day_started.elapsed().as_secs_f64()
+        );
+    }
+    let grown = size(&db) - before;
+    eprintln!(
+        "accounts: {n} accounts x {days} reads in {:.2}s; store grew {first} bytes for the first read, {grown} bytes for all ({:+.1} %)",
+        started.elapsed().as_secs_f64(),
+        (grown as f64 - first as f64) * 100.0 / first.max(1) as f64
+    );
+    Ok(())
+}
+
 /// Current and peak resident memory, from /proc (Linux), to see which phase peaks.
 fn peak_memory() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -147,8 +222,9 @@ fn peak_memory() -> String {
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| -> anyhow::Result<&String> {
-        args.get(i)
-            .with_context(|| "usage: bench generate N FILE | collect FILE DB | export DB OUT")
+        args.get(i).with_context(|| {
+            "usage: bench generate N FILE | collect FILE DB | export DB OUT | accounts N DAYS DB"
+        })
     };
     match arg(0)?.as_str() {
         "generate" => generate(arg(1)?.parse()?, arg(2)?.into()),
@@ -156,6 +232,7 @@ fn main() -> anyhow::Result<()> {
             tokio::runtime::Runtime::new()?.block_on(collect_file(arg(1)?.into(), arg(2)?.into()))
         }
         "export" => export(arg(1)?.into(), arg(2)?.into()),
+        "accounts" => accounts(arg(1)?.parse()?, arg(2)?.parse()?, arg(3)?.into()),
         other => bail!("unknown phase {other}"),
     }
 }

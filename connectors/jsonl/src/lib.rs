@@ -3,7 +3,13 @@
 //! tally as a file.
 //!
 //! A bad line (not JSON, a required field missing, an unknown `kind`) is reported with
-//! its file and line number and skipped; the lines around it are kept.
+//! its file and line number and skipped; the lines around it are kept. A FIFO or other
+//! special file is never opened (it could block forever); in a directory, entries that
+//! are not read (special files, broken links, `*.JSONL` in another case) are reported.
+
+mod parse;
+
+pub use parse::parse_line;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -11,22 +17,22 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use tally_core::{Connector, ConnectorContext, ConnectorError, Record};
+use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 pub const KIND: &str = "jsonl";
 
 /// This kind in tally's connector registry.
 pub struct Factory;
 
-impl tally_core::ConnectorFactory for Factory {
+impl tally_model::ConnectorFactory for Factory {
     type Settings = Settings;
     const KIND: &'static str = KIND;
     const DESCRIPTION: &'static str = "SPEC records from a .jsonl file or directory";
 
     fn build(
         settings: Settings,
-        ctx: &tally_core::BuildContext<'_>,
-    ) -> Result<std::sync::Arc<dyn tally_core::Connector>, tally_core::ConnectorError> {
+        ctx: &tally_model::BuildContext<'_>,
+    ) -> Result<std::sync::Arc<dyn tally_model::Connector>, tally_model::ConnectorError> {
         build(ctx.name, settings, ctx.base_dir)
     }
 }
@@ -41,11 +47,16 @@ pub struct Settings {
     /// A `.jsonl` file, or a directory whose `*.jsonl` files are read in name order.
     /// Relative paths are relative to the configuration file.
     pub path: PathBuf,
+    /// Read `path` even when it is a FIFO (named pipe), for records streamed by another
+    /// process. Off by default: a FIFO nobody writes to would block collection forever.
+    #[serde(default)]
+    pub allow_fifo: bool,
 }
 
 pub struct JsonlConnector {
     name: String,
     path: PathBuf,
+    allow_fifo: bool,
 }
 
 /// Builds the connector; `base_dir` resolves a relative `path`.
@@ -54,10 +65,9 @@ pub fn build(
     settings: Settings,
     base_dir: &Path,
 ) -> Result<Arc<dyn Connector>, ConnectorError> {
-    Ok(Arc::new(JsonlConnector::new(
-        name,
-        base_dir.join(settings.path),
-    )))
+    let mut connector = JsonlConnector::new(name, base_dir.join(settings.path));
+    connector.allow_fifo = settings.allow_fifo;
+    Ok(Arc::new(connector))
 }
 
 impl JsonlConnector {
@@ -65,40 +75,78 @@ impl JsonlConnector {
         JsonlConnector {
             name: name.to_owned(),
             path,
+            allow_fifo: false,
         }
     }
 
-    /// The files to read: the path itself, or the directory's `*.jsonl` sorted by name.
-    fn files(&self) -> Result<Vec<PathBuf>, ConnectorError> {
+    /// The files to read: the path itself, or the directory's `*.jsonl` sorted by name;
+    /// plus a warning for each directory entry that is not read but looks meant to be.
+    fn files(&self) -> Result<(Vec<PathBuf>, Vec<String>), ConnectorError> {
         let io = |source| ConnectorError::Io {
             path: self.path.clone(),
             source,
         };
         let meta = std::fs::metadata(&self.path).map_err(io)?;
         if !meta.is_dir() {
-            return Ok(vec![self.path.clone()]);
+            let allowed_fifo = {
+                use std::os::unix::fs::FileTypeExt;
+                self.allow_fifo && meta.file_type().is_fifo()
+            };
+            if let Some(what) = special(&meta).filter(|_| !allowed_fifo) {
+                return Err(ConnectorError::Source(format!(
+                    "{}: is {what}, not a file: give a .jsonl file or a directory of them",
+                    self.path.display()
+                )));
+            }
+            return Ok((vec![self.path.clone()], Vec::new()));
         }
         let mut files = Vec::new();
+        let mut warnings = Vec::new();
         for entry in std::fs::read_dir(&self.path).map_err(io)? {
             let p = entry.map_err(io)?.path();
-            if p.extension().is_some_and(|e| e == "jsonl") && p.is_file() {
-                files.push(p);
+            let Some(ext) = p.extension() else { continue };
+            if !ext.eq_ignore_ascii_case("jsonl") {
+                continue;
+            }
+            let shown = p.display();
+            match std::fs::metadata(&p) {
+                Err(e) => warnings.push(format!("{shown}: not read: {e}")),
+                Ok(m) if m.is_dir() => {}
+                Ok(m) => match special(&m) {
+                    Some(what) => warnings.push(format!("{shown}: not read: it is {what}")),
+                    None if ext != "jsonl" => warnings.push(format!(
+                        "{shown}: not read: only names ending in lower-case \".jsonl\" are read; rename it"
+                    )),
+                    None => files.push(p),
+                },
             }
         }
         files.sort();
-        Ok(files)
+        warnings.sort();
+        Ok((files, warnings))
     }
 }
 
-/// A serde_json message without its own "at line 1 column N" (each line is parsed on its
-/// own, so that position would mislead); the column is kept.
-fn describe(e: &serde_json::Error) -> String {
-    let text = e.to_string();
-    let message = match text.rfind(" at line ") {
-        Some(i) => &text[..i],
-        None => text.as_str(),
-    };
-    format!("{message} (column {})", e.column())
+/// What a special (not regular) file is, in words; `None` for a regular file.
+fn special(meta: &std::fs::Metadata) -> Option<&'static str> {
+    if meta.is_file() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("not a regular file")
 }
 
 /// Reads every file, sending batches through `ctx` from a blocking thread.
@@ -131,14 +179,21 @@ fn read_all(
             }
             number += 1;
             done_bytes += n as u64;
-            let text = line.trim_ascii();
+            let mut text = line.trim_ascii();
+            if number == 1 {
+                // A UTF-8 byte order mark, as some Windows tools write.
+                text = text
+                    .strip_prefix(b"\xEF\xBB\xBF")
+                    .unwrap_or(text)
+                    .trim_ascii();
+            }
             if text.is_empty() {
                 continue;
             }
-            match serde_json::from_slice::<Record>(text) {
+            match parse_line(text) {
                 Ok(record) => batch.push(record),
-                Err(e) => {
-                    let message = format!("{}:{number}: {}", file.display(), describe(&e));
+                Err(reason) => {
+                    let message = format!("{}:{number}: {reason}", file.display());
                     handle.block_on(ctx.skipped(message))?;
                 }
             }
@@ -168,7 +223,10 @@ impl Connector for JsonlConnector {
     }
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
-        let files = self.files()?;
+        let (files, warnings) = self.files()?;
+        for w in warnings {
+            ctx.warn(w).await?;
+        }
         let handle = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || read_all(files, ctx, handle))
             .await
@@ -179,8 +237,8 @@ impl Connector for JsonlConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tally_core::connector::CancellationToken;
-    use tally_core::Emit;
+    use tally_model::connector::CancellationToken;
+    use tally_model::{Emit, Record};
     use tokio::sync::mpsc;
 
     async fn run(path: PathBuf) -> (Result<(), ConnectorError>, Vec<Record>, Vec<String>) {
@@ -194,7 +252,7 @@ mod tests {
             match env.emit {
                 Emit::Record(r) => records.push(r),
                 Emit::Batch(rs) => records.extend(rs),
-                Emit::Skipped(m) => skipped.push(m),
+                Emit::Skipped(m) | Emit::Warning(m) => skipped.push(m),
                 _ => {}
             }
         }
@@ -223,7 +281,11 @@ mod tests {
             skipped[0]
         );
         assert!(skipped[1].starts_with(&format!("{shown}:4: ")));
-        assert!(skipped[1].contains("missing field `at`"), "{}", skipped[1]);
+        assert!(
+            skipped[1].ends_with(r#"missing field "at""#),
+            "{}",
+            skipped[1]
+        );
         assert!(skipped[2].starts_with(&format!("{shown}:6: ")));
     }
 
@@ -243,5 +305,57 @@ mod tests {
         let (result, _, _) = run(PathBuf::from("/nonexistent/x.jsonl")).await;
         let err = result.expect_err("must fail").to_string();
         assert!(err.contains("/nonexistent/x.jsonl"), "{err}");
+    }
+
+    #[cfg(unix)]
+    fn mkfifo(path: &Path) {
+        let ok = std::process::Command::new("mkfifo")
+            .arg(path)
+            .status()
+            .expect("mkfifo runs");
+        assert!(ok.success());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_fifo_as_path_is_refused_by_name_without_waiting_for_a_writer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let fifo = dir.path().join("pipe.jsonl");
+        mkfifo(&fifo);
+        let run = tokio::time::timeout(std::time::Duration::from_secs(10), run(fifo.clone()));
+        let (result, _, _) = run.await.expect("does not hang");
+        let err = result.expect_err("refused").to_string();
+        assert!(
+            err.contains(&fifo.display().to_string()) && err.contains("FIFO"),
+            "{err}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn entries_of_a_directory_that_are_not_read_are_reported_by_name() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::write(dir.path().join("a.jsonl"), format!("\u{feff}{GOOD}\n")).expect("w");
+        std::fs::write(dir.path().join("B.JSONL"), format!("{GOOD}\n")).expect("w");
+        mkfifo(&dir.path().join("c.jsonl"));
+        std::os::unix::fs::symlink("loop.jsonl", dir.path().join("loop.jsonl")).expect("ln");
+        let (result, records, reported) = run(dir.path().to_path_buf()).await;
+        result.expect("ok");
+        assert_eq!(
+            records.len(),
+            1,
+            "a.jsonl, its byte order mark accepted: {reported:?}"
+        );
+        assert_eq!(reported.len(), 3, "{reported:?}");
+        for (name, why) in [
+            ("B.JSONL", "lower-case"),
+            ("c.jsonl", "FIFO"),
+            ("loop.jsonl", "not read"),
+        ] {
+            assert!(
+                reported.iter().any(|m| m.contains(name) && m.contains(why)),
+                "{name}: {reported:?}"
+            );
+        }
     }
 }

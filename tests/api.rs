@@ -812,3 +812,71 @@ fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     assert!(String::from_utf8_lossy(&all).starts_with("HTTP/1.1 200"));
     assert_eq!(server.get("/health", None).status(), StatusCode::OK);
 }
+
+/// `GET /api/report` is one window of `--export x.json`, and `GET /api/insights` the JSON
+/// of `--insights x.json`, with the same tokens and statuses as every report route.
+#[test]
+fn report_and_insights_json_match_the_headless_documents() {
+    let accounts = [
+        r#"{"kind":"account","system":"Jira","at":"2026-10-20T06:00:00Z","id":"a1","email":"ann@corp.example","username":"ann","status":"active","product":"Jira Software"}"#,
+        r#"{"kind":"account","system":"Jira","at":"2026-10-20T06:00:00Z","id":"z9","email":"zoe@partner.example","status":"active"}"#,
+        r#"{"kind":"account","system":"Jira","at":"2026-10-20T06:00:00Z","id":"x0","email":"old@corp.example","status":"disabled"}"#,
+    ];
+    let records: Vec<&str> = SMALL.iter().copied().chain(accounts).collect();
+    let dir = tempfile::tempdir().expect("dir");
+    let tokens = write_setup(dir.path(), &records, "");
+    let server = Server::start(dir.path());
+
+    for (path, kind) in [
+        (format!("/api/report?window=6m&as_of={AS_OF}"), "report"),
+        (format!("/api/insights?as_of={AS_OF}"), "insights"),
+    ] {
+        assert_eq!(
+            server.get(&path, None).status(),
+            StatusCode::UNAUTHORIZED,
+            "{kind}"
+        );
+        assert_eq!(
+            server.get(&path, Some(&tokens.viewer)).status(),
+            StatusCode::FORBIDDEN,
+            "{kind}"
+        );
+    }
+    let bad = server.get("/api/report?window=2y", Some(&tokens.admin));
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+
+    let res = server.get(
+        &format!("/api/report?window=6m&as_of={AS_OF}"),
+        Some(&tokens.admin),
+    );
+    assert_eq!(res.status(), StatusCode::OK);
+    let served = parse_json(&res.text().expect("body"));
+    let res = server.get(&format!("/api/insights?as_of={AS_OF}"), Some(&tokens.admin));
+    assert_eq!(res.status(), StatusCode::OK);
+    let insights = parse_json(&res.text().expect("body"));
+
+    // The same documents written headless from the same records.
+    let cli = tempfile::tempdir().expect("dir");
+    write_setup(cli.path(), &records, "");
+    let out = tally(
+        cli.path(),
+        &[
+            "--as-of",
+            AS_OF,
+            "--export",
+            "r.json",
+            "--insights",
+            "i.json",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let read =
+        |name: &str| parse_json(&std::fs::read_to_string(cli.path().join(name)).expect(name));
+    assert_eq!(served, read("r.json")["windows"]["6m"]);
+    assert_eq!(insights, read("i.json"));
+    // Ann and Zoe have access; the disabled account is no one's access.
+    assert_eq!(insights["people"]["with_access"], 2);
+    assert_eq!(insights["systems"][0]["seats"], 2);
+    let status = server.terminate();
+    assert!(status.success(), "{status:?}");
+}

@@ -171,7 +171,7 @@ fn as_of_takes_a_date_and_quiet_silences_progress() {
     let err = stderr(&exact);
     assert!(err.contains("wrote e.zip"), "{err}");
     // Counts with separators and plurals.
-    assert!(err.contains("demo: done, 207,876 records"), "{err}");
+    assert!(err.contains("demo: done, 238,755 records"), "{err}");
     let (_, q) = read_zip(&dir.path().join("q.zip"));
     let (_, e) = read_zip(&dir.path().join("e.zip"));
     assert_eq!(q[SIX].sheets, e[SIX].sheets, "a date means midnight UTC");

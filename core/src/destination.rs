@@ -85,6 +85,15 @@ impl From<DestinationError> for crate::export::ExportError {
 /// How many symbolic links are followed before giving up (Linux's own limit).
 const MAX_LINKS: usize = 40;
 
+/// Whether `dest` asks for JSON rather than a workbook: a path (not a directory) ending
+/// in `.json`, in any case.
+pub fn wants_json(dest: &Path) -> bool {
+    !dest.is_dir()
+        && dest
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
 /// `dest` as the regular file to write: an existing directory gets `default_name`
 /// inside it, a symbolic link is followed to the file it names, and a special file is
 /// refused. A path ending in a separator must be an existing directory; otherwise the

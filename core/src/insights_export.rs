@@ -12,15 +12,6 @@ use crate::export::{write_sheet, ExportError, Formats};
 use crate::export::{ExportOptions, EXCEL_MAX_ROWS};
 use crate::report::access::AccessInsights;
 
-/// Whether `dest` asks for JSON: a name ending in `.json` (any case) that is not an
-/// existing directory.
-fn wants_json(dest: &Path) -> bool {
-    !dest.is_dir()
-        && dest
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-}
-
 /// Writes the access insights to `dest`: JSON when it ends in `.json`, else the workbook
 /// (a directory means `dest/Insights.xlsx`). Returns the path written.
 pub fn write_insights(insights: &AccessInsights, dest: &Path) -> Result<PathBuf, ExportError> {
@@ -34,7 +25,7 @@ pub fn write_insights_with(
     options: &ExportOptions,
 ) -> Result<PathBuf, ExportError> {
     let target = destination::resolve(dest, INSIGHTS_NAME)?;
-    let bytes = if wants_json(dest) {
+    let bytes = if destination::wants_json(dest) {
         insights_json_bytes(insights).map_err(|e| ExportError::Io {
             path: target.clone(),
             source: e.into(),

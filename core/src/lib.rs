@@ -9,6 +9,7 @@ pub mod export;
 pub mod identity;
 pub mod insights_export;
 pub mod report;
+pub mod report_json;
 pub mod sheets;
 pub mod store;
 

@@ -7,14 +7,17 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
-use chrono::{DateTime, Utc};
-use tally_core::collect::{self, CollectEvent, ConnectorState};
+
+use tally_core::collect::{CollectEvent, ConnectorState};
 use tally_core::destination::{self, DestinationError};
 use tally_core::export;
-use tally_core::report::{self, Report};
+use tally_core::report::Report;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::service::{
+    self, build_report, prepare_destination, write_insights, Failed, INSIGHTS_NAME,
+};
 use crate::setup::Setup;
 
 /// How an export ended, for the exit status.
@@ -22,32 +25,6 @@ pub struct Outcome {
     /// What was written: a file, or `-` for standard output.
     pub written: Vec<PathBuf>,
     pub failed: Vec<Failed>,
-}
-
-/// A connector whose collection failed this run.
-pub struct Failed {
-    pub name: String,
-    pub reason: String,
-    /// When the store last saved this connector's progress (its cursor): what the file
-    /// holds of it was collected up to then.
-    pub last_saved: Option<DateTime<Utc>>,
-}
-
-impl Failed {
-    /// What the written file holds of this connector, for the final message.
-    pub fn holds(&self) -> String {
-        match self.last_saved {
-            Some(t) => format!(
-                "{}'s records from earlier collections, last collected at {}",
-                self.name,
-                t.format("%Y-%m-%d %H:%M UTC")
-            ),
-            None => format!(
-                "of {} only what this run stored before it failed, if anything (no earlier collection is recorded)",
-                self.name
-            ),
-        }
-    }
 }
 
 /// A problem with the command line or the configuration (exit status 2).
@@ -97,18 +74,7 @@ fn warn(line: &str) {
     write_stderr(line);
 }
 
-/// `n` with thousands separators: `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use tally_core::sheets::thousands;
 
 /// `1 connector`, `2 connectors`, `1,024 records`: the count with separators and the
 /// right form of the noun.
@@ -116,7 +82,7 @@ pub fn counted(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
-/// Collects into the store, with progress on stderr.
+/// Collects into the store ([`service::collect`]), with progress on stderr.
 pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Result<Vec<Failed>> {
     let names: Vec<String> = setup
         .connectors
@@ -124,12 +90,7 @@ pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Resu
         .map(|c| c.name().to_owned())
         .collect();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let run = collect::collect(
-        setup.store_path.clone(),
-        setup.connectors.clone(),
-        shutdown,
-        Some(tx),
-    );
+    let run = service::collect(setup, shutdown, Some(tx));
     let printer = async {
         let mut last_print = Instant::now();
         while let Some(event) = rx.recv().await {
@@ -161,7 +122,7 @@ pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Resu
         }
     };
     let (summary, ()) = tokio::join!(run, printer);
-    let summary = summary.context("collection failed")?;
+    let summary = summary?;
     let mut failed = Vec::new();
     for c in &summary.connectors {
         let skipped = if c.skipped > 0 {
@@ -193,53 +154,9 @@ pub async fn collect(setup: &Setup, shutdown: CancellationToken) -> anyhow::Resu
             )),
         }
     }
-    if !failed.is_empty() {
-        let path = setup.store_path.clone();
-        let names: Vec<String> = failed.iter().map(|f| f.name.clone()).collect();
-        // Best effort: without the times the message is only less precise.
-        let saved = tokio::task::spawn_blocking(move || {
-            let store = tally_core::store::Store::open(&path).ok()?;
-            Some(
-                names
-                    .iter()
-                    .map(|n| store.cursor_saved_at(n).ok().flatten())
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-        for (f, t) in failed.iter_mut().zip(saved) {
-            f.last_saved = t;
-        }
-    }
+    service::when_last_saved(setup, &mut failed).await;
     Ok(failed)
 }
-
-/// Builds the report from the store (off the async executor), at [`Setup::options_now`].
-pub async fn build_report(setup: &Setup) -> anyhow::Result<Report> {
-    let path = setup.store_path.clone();
-    let options = setup.options_now();
-    tokio::task::spawn_blocking(move || report::read_report(&path, &options))
-        .await
-        .context("report task stopped")?
-        .map_err(Into::into)
-}
-
-/// A destination ending in a separator names a directory: created if missing, so that
-/// `--export out/` works on a fresh machine (the export itself writes into existing
-/// directories only).
-pub fn prepare_destination(dest: &Path) -> std::io::Result<()> {
-    let text = dest.as_os_str().to_string_lossy();
-    if text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) {
-        std::fs::create_dir_all(dest)?;
-    }
-    Ok(())
-}
-
-/// The file name of the insights workbook when `--insights` names a directory.
-pub const INSIGHTS_NAME: &str = "Insights.xlsx";
 
 /// `-` as a destination: the zip goes to standard output.
 fn is_stdout(dest: &Path) -> bool {
@@ -310,31 +227,20 @@ pub async fn run(setup: &Setup, targets: Targets<'_>) -> anyhow::Result<Outcome>
     Ok(Outcome { written, failed })
 }
 
-/// Writes the access insights of SPEC §9 to `dest` (a directory means
-/// `dest/Insights.xlsx`; a `.json` path the JSON of `GET /api/insights`), from the
-/// store at [`Setup::options_now`], after the collection; returns the path written.
-pub async fn write_insights(setup: &Setup, dest: &Path) -> anyhow::Result<PathBuf> {
-    let path = setup.store_path.clone();
-    let options =
-        report::AccessOptions::from_report(&setup.options_now(), &setup.managed_domains());
-    let dest = dest.to_path_buf();
-    tokio::task::spawn_blocking(move || -> anyhow::Result<PathBuf> {
-        let insights = report::read_access_insights(&path, &options)?;
-        Ok(tally_core::insights_export::write_insights(
-            &insights, &dest,
-        )?)
-    })
-    .await
-    .context("insights task stopped")?
-}
-
-/// Builds the report and writes `Usage Reports.zip` to `dest` (`-`: standard output).
+/// Builds the report and writes `Usage Reports.zip` to `dest` (`-`: standard output; a
+/// `.json` path: the report as one JSON document).
 async fn export_report(setup: &Setup, dest: &Path) -> anyhow::Result<PathBuf> {
     let report = build_report(setup).await?;
     let dest = dest.to_path_buf();
     let (report, path) = tokio::task::spawn_blocking(move || {
         let path = if is_stdout(&dest) {
             write_stdout(&report).map(|()| dest)
+        } else if tally_core::destination::wants_json(&dest) {
+            tally_core::destination::write_bytes(
+                &dest,
+                &tally_core::report_json::report_json_bytes(&report),
+            )
+            .map_err(anyhow::Error::from)
         } else {
             export::write_usage_reports(&report, &dest).map_err(anyhow::Error::from)
         };

@@ -8,8 +8,11 @@ use clap::{Parser, Subcommand};
 mod headless;
 mod registry;
 mod serve;
+mod service;
 mod setup;
 mod ui;
+
+use service::one_line;
 
 /// How integrations are used: distinct people, projects, entity types and synced data
 /// across end systems.
@@ -116,18 +119,6 @@ fn main() -> ExitCode {
     // blocking I/O after cancellation holds one: give them a moment, not forever.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     code
-}
-
-fn one_line(e: &anyhow::Error) -> String {
-    // The chain joined on one line: the scheduler's log keeps the whole reason.
-    let parts: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-    let mut out: Vec<String> = Vec::new();
-    for p in parts {
-        if !out.iter().any(|o| o.contains(&p)) {
-            out.push(p);
-        }
-    }
-    out.join(": ").replace('\n', " ")
 }
 
 /// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error worth a status.
@@ -271,7 +262,7 @@ async fn headless_main(
                 .iter()
                 .map(|f| format!("{}: {}", f.name, f.reason))
                 .collect();
-            let holds: Vec<String> = outcome.failed.iter().map(headless::Failed::holds).collect();
+            let holds: Vec<String> = outcome.failed.iter().map(service::Failed::holds).collect();
             eprintln!(
                 "tally: wrote {}, but {} failed ({}); it holds {}",
                 written.join(" and "),

@@ -21,6 +21,7 @@ use std::time::Instant;
 use axum::body::Bytes;
 use chrono::{DateTime, Utc};
 use tally_core::export;
+use tally_core::report::access::AccessInsights;
 use tally_core::report::{self, Report};
 use tokio::sync::{watch, Semaphore};
 
@@ -33,6 +34,8 @@ pub enum Kind {
     Report,
     /// The report and `Usage Reports.zip`.
     Zip,
+    /// The access insights of SPEC §9 (for `/api/insights`).
+    Insights,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,6 +50,8 @@ pub struct Computed {
     pub report: Report,
     /// Present for [`Kind::Zip`].
     pub zip: Option<Bytes>,
+    /// Present for [`Kind::Insights`].
+    pub insights: Option<AccessInsights>,
 }
 
 /// Why a computation failed; the reason is logged where it happened, not sent to clients.
@@ -126,6 +131,7 @@ impl Jobs {
             options.as_of = as_of;
         }
         let store_path = self.setup.store_path.clone();
+        let managed = self.setup.managed_domains();
         let as_of = options.as_of;
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -133,8 +139,18 @@ impl Jobs {
             let report = report::read_report(&store_path, &options)
                 .map_err(|e| format!("cannot build the report: {e}"))?;
             let built = started.elapsed();
+            let insights = match key.kind {
+                Kind::Insights => Some(
+                    report::read_access_insights(
+                        &store_path,
+                        &report::AccessOptions::from_report(&options, &managed),
+                    )
+                    .map_err(|e| format!("cannot build the access insights: {e}"))?,
+                ),
+                _ => None,
+            };
             let zip = match key.kind {
-                Kind::Report => None,
+                Kind::Report | Kind::Insights => None,
                 Kind::Zip => Some(Bytes::from(
                     export::usage_reports_bytes(&report)
                         .map_err(|e| format!("cannot write the workbooks: {e}"))?,
@@ -148,7 +164,11 @@ impl Jobs {
                 zip_bytes = zip.as_ref().map(Bytes::len),
                 "computed"
             );
-            Ok::<_, String>(Computed { report, zip })
+            Ok::<_, String>(Computed {
+                report,
+                zip,
+                insights,
+            })
         })
         .await;
         match joined {

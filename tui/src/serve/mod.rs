@@ -46,7 +46,7 @@ pub async fn main(config: Option<PathBuf>, args: ServeArgs) -> ExitCode {
     match run(config, args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tally serve: {}", crate::one_line(&e));
+            eprintln!("tally serve: {}", crate::service::one_line(&e));
             ExitCode::from(if e.is::<UsageError>() { 2 } else { 1 })
         }
     }
@@ -73,7 +73,7 @@ async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
     // subcommand): the Admin API needs a configuration, and takes `?as_of=` per request.
     // Connectors are built once; their own `as_of` only matters for the demo data set.
     let setup = setup::setup(config.as_deref(), false, None, setup::Fallback::Fail)
-        .map_err(|e| UsageError(crate::one_line(&e)))?;
+        .map_err(|e| UsageError(crate::service::one_line(&e)))?;
     let Some(cfg) = setup.config.clone() else {
         bail!(UsageError(
             "`tally serve` needs a configuration file".into()
@@ -95,7 +95,7 @@ async fn run(config: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<()> {
     let tls = match (&api.tls_cert, &api.tls_key) {
         (Some(cert), Some(key)) => Some(
             tls::server_config(&cfg.base_dir.join(cert), &cfg.base_dir.join(key))
-                .map_err(|e| UsageError(crate::one_line(&e)))?,
+                .map_err(|e| UsageError(crate::service::one_line(&e)))?,
         ),
         (None, None) => None,
         _ => bail!(UsageError(format!(

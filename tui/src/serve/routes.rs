@@ -5,6 +5,8 @@
 //! | `GET /health`                  | no    | JSON: up, and how collection stands      |
 //! | `GET /export/usage-reports`    | yes   | `Usage Reports.zip`, `?as_of=RFC3339`    |
 //! | `GET /api/summary?window=6m\|1y` | yes | JSON: the Summary sheet's numbers        |
+//! | `GET /api/report?window=6m\|1y`  | yes | JSON: one window, every sheet (SPEC §6)  |
+//! | `GET /api/insights`            | yes | JSON: the access insights (SPEC §9)      |
 //!
 //! Every answer to a bad request is a status and a one-line plain-text reason.
 
@@ -53,7 +55,9 @@ pub fn router(state: AppState) -> Router {
             "/export/usage-reports",
             get(export).route_layer(auth.clone()),
         )
-        .route("/api/summary", get(summary).route_layer(auth))
+        .route("/api/summary", get(summary).route_layer(auth.clone()))
+        .route("/api/report", get(report_window).route_layer(auth.clone()))
+        .route("/api/insights", get(insights).route_layer(auth))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -125,7 +129,7 @@ async fn health(State(state): State<AppState>) -> Response {
 async fn not_found() -> Response {
     (
         StatusCode::NOT_FOUND,
-        "404 Not Found: the routes are GET /health, GET /export/usage-reports and GET /api/summary?window=6m|1y\n",
+        "404 Not Found: the routes are GET /health, GET /export/usage-reports, GET /api/summary?window=6m|1y, GET /api/report?window=6m|1y and GET /api/insights\n",
     )
         .into_response()
 }
@@ -251,26 +255,95 @@ struct SummaryJson {
     invalid_emails: u64,
 }
 
-async fn summary(
-    State(state): State<AppState>,
+/// The window and `as_of` of a `?window=6m|1y&as_of=…` query, or the reason for a 400.
+fn window_query(
     query: Result<Query<SummaryQuery>, QueryRejection>,
-) -> Response {
+) -> Result<(&'static str, WindowKind, Option<DateTime<Utc>>), String> {
     let query = match query {
         Ok(Query(q)) => q,
-        Err(e) => return bad_request(e.body_text()),
+        Err(e) => return Err(e.body_text()),
     };
     let (window, kind) = match query.window.as_deref().map(str::trim) {
         Some("6m") => ("6m", WindowKind::SixMonths),
         Some("1y") => ("1y", WindowKind::OneYear),
         Some(other) => {
-            return bad_request(format!(
+            return Err(format!(
                 "window {other:?} is not a report window; use window=6m or window=1y"
             ))
         }
-        None => return bad_request("add window=6m or window=1y"),
+        None => return Err("add window=6m or window=1y".to_owned()),
+    };
+    let as_of = parse_as_of(query.as_of.as_deref())?;
+    Ok((window, kind, as_of))
+}
+
+/// A JSON answer with the report's `as_of` on it.
+fn json_answer(as_of: DateTime<Utc>, body: impl Serialize) -> Response {
+    (
+        [
+            (CACHE_CONTROL, "no-store".to_owned()),
+            (AS_OF_HEADER, rfc3339(as_of)),
+        ],
+        Json(body),
+    )
+        .into_response()
+}
+
+/// One window of the Usage Report as the JSON document of SPEC §6.
+async fn report_window(
+    State(state): State<AppState>,
+    query: Result<Query<SummaryQuery>, QueryRejection>,
+) -> Response {
+    let (_, kind, as_of) = match window_query(query) {
+        Ok(q) => q,
+        Err(reason) => return bad_request(reason),
+    };
+    let computed = match state.jobs.get(Kind::Report, as_of).await {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    let report = &computed.report;
+    json_answer(
+        report.as_of,
+        tally_core::report_json::window_json(report.window(kind), report.as_of),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AsOfQuery {
+    as_of: Option<String>,
+}
+
+/// The access insights of SPEC §9.
+async fn insights(
+    State(state): State<AppState>,
+    query: Result<Query<AsOfQuery>, QueryRejection>,
+) -> Response {
+    let query = match query {
+        Ok(Query(q)) => q,
+        Err(e) => return bad_request(e.body_text()),
     };
     let as_of = match parse_as_of(query.as_of.as_deref()) {
         Ok(t) => t,
+        Err(reason) => return bad_request(reason),
+    };
+    let computed = match state.jobs.get(Kind::Insights, as_of).await {
+        Ok(c) => c,
+        Err(e) => return failed(e),
+    };
+    match &computed.insights {
+        Some(insights) => json_answer(insights.as_of, insights),
+        None => failed(super::jobs::Failed),
+    }
+}
+
+async fn summary(
+    State(state): State<AppState>,
+    query: Result<Query<SummaryQuery>, QueryRejection>,
+) -> Response {
+    let (window, kind, as_of) = match window_query(query) {
+        Ok(q) => q,
         Err(reason) => return bad_request(reason),
     };
     let computed = match state.jobs.get(Kind::Report, as_of).await {
@@ -298,14 +371,7 @@ async fn summary(
         unidentified_observations: s.unidentified_observations,
         invalid_emails: s.invalid_emails,
     };
-    (
-        [
-            (CACHE_CONTROL, "no-store".to_owned()),
-            (AS_OF_HEADER, rfc3339(report.as_of)),
-        ],
-        Json(body),
-    )
-        .into_response()
+    json_answer(report.as_of, body)
 }
 
 #[cfg(test)]

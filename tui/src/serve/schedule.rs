@@ -1,6 +1,7 @@
 //! The periodic collection of `tally serve`: at start, then `collect_every` after each
 //! collection ends (measured from the end, so a slow collection never overlaps the next).
-//! It is the same [`headless::collect`] as `tally --export`, progress lines included.
+//! It is the same [`service::collect`] as `tally --export`; what happened goes to the
+//! log, not to a terminal.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -10,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::headless;
+use crate::service;
 use crate::setup::Setup;
 
 /// What `/health` tells about collection. Counts and times only: connector failure reasons
@@ -63,7 +64,10 @@ pub async fn run(
         status.collecting.store(true, Ordering::Relaxed);
         let started = Instant::now();
         tracing::info!("collection started");
-        let result = headless::collect(&setup, shutdown.clone()).await;
+        let result = match service::collect(&setup, shutdown.clone(), None).await {
+            Ok(summary) => Ok(service::failed_of(&setup, &summary).await),
+            Err(e) => Err(e),
+        };
         let duration_ms = started.elapsed().as_millis() as u64;
         let (ok, failed_connectors) = match &result {
             Ok(failed) if failed.is_empty() => {
@@ -85,7 +89,7 @@ pub async fn run(
             }
             // The collection as a whole failed (e.g. the store): no connector's data came in.
             Err(e) => {
-                tracing::error!(duration_ms, "collection failed: {}", crate::one_line(e));
+                tracing::error!(duration_ms, "collection failed: {}", service::one_line(e));
                 (false, setup.connectors.len())
             }
         };

@@ -244,7 +244,7 @@ impl Runner {
         let tx = self.tx.clone();
         tokio::spawn(async move {
             let result = tokio::task::spawn_blocking(move || {
-                crate::headless::prepare_destination(&dest)
+                crate::service::prepare_destination(&dest)
                     .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
                 tally_core::export::write_usage_reports(&built.report, &dest)
                     .map_err(|e| e.to_string())

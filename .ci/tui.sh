@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs tmux for the terminal UI's end-to-end test (tui/tests/tui_tmux.rs), which drives
+# Installs tmux for the terminal UI's end-to-end test (tests/tui_tmux.rs), which drives
 # the real binary in a tmux pane. Idempotent: returns at once when tmux is already there.
 # With CI set, that test fails instead of skipping when tmux is missing.
 set -euo pipefail

@@ -60,6 +60,20 @@ fn export_json_holds_the_same_numbers_as_the_zip() {
             w["sheets"]["Detailed User Report"].as_array().map(Vec::len),
             Some(book.sheet("Detailed User Report").len() - 1)
         );
+        // The best-identified first: every user with an email before the first without.
+        let emails: Vec<bool> = book.sheet("Detailed User Report")[1..]
+            .iter()
+            .map(|r| !text(&r[0]).is_empty())
+            .collect();
+        let first_blank = emails
+            .iter()
+            .position(|has| !has)
+            .expect("the demo has users without email");
+        assert!(first_blank > 0, "{key}: the first row has an email");
+        assert!(
+            emails[first_blank..].iter().all(|has| !has),
+            "{key}: blanks last"
+        );
     }
 }
 

@@ -312,6 +312,16 @@ fn write_summary(
     // Frozen header like every sheet; no autofilter: filtering a label/value list
     // serves no one.
     ws.set_freeze_panes(1, 0)?;
+    print_setup(ws)?;
+    Ok(())
+}
+
+/// Every sheet prints landscape, one page wide (as many pages tall as it needs), with the
+/// header row repeated on each page.
+pub(crate) fn print_setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_repeat_rows(0, 0)?;
     Ok(())
 }
 
@@ -383,6 +393,7 @@ pub(crate) fn write_sheet<R, S>(
         }
         s.ws.set_freeze_panes(1, 0)?;
         s.ws.autofilter(0, 0, last_row, last_col)?;
+        print_setup(s.ws)?;
         largest = largest.max(s.xml_bytes);
         scratch = s.scratch;
     }

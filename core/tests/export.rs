@@ -1053,3 +1053,33 @@ fn the_sheet_descriptions_carry_the_spec_headers() {
         assert_eq!(got, headers(name), "{name}");
     }
 }
+
+/// Every sheet prints landscape, one page wide, with its header row repeated.
+#[test]
+fn every_sheet_prints_landscape_one_page_wide_with_the_header_repeated() {
+    let bytes = usage_reports_bytes(&sample_report()).unwrap();
+    for (name, _, book) in unzip(&bytes) {
+        let mut xlsx = zip::ZipArchive::new(Cursor::new(book)).unwrap();
+        let sheets: Vec<String> = (0..xlsx.len())
+            .map(|i| xlsx.by_index(i).unwrap().name().unwrap().to_string())
+            .filter(|n| n.starts_with("xl/worksheets/sheet"))
+            .collect();
+        assert_eq!(sheets.len(), 6, "{name}");
+        for sheet in &sheets {
+            let mut xml = String::new();
+            xlsx.by_name(sheet)
+                .unwrap()
+                .read_to_string(&mut xml)
+                .unwrap();
+            assert!(xml.contains("orientation=\"landscape\""), "{name} {sheet}");
+            assert!(xml.contains("fitToPage=\"1\""), "{name} {sheet}");
+            assert!(xml.contains("fitToHeight=\"0\""), "{name} {sheet}");
+        }
+        let mut workbook = String::new();
+        xlsx.by_name("xl/workbook.xml")
+            .unwrap()
+            .read_to_string(&mut workbook)
+            .unwrap();
+        assert_eq!(workbook.matches("_xlnm.Print_Titles").count(), 6, "{name}");
+    }
+}

@@ -334,6 +334,9 @@ fn users_for_window(
 
 /// Users by first email, then username, then display name, case-insensitively; compared
 /// without building keys, since a key per user would cost memory at the peak.
+/// The Detailed User Report's order: the best-identified first — by first email, then
+/// username, then display name, and within each an empty value after every present one —
+/// so the first screen and the first printed page show people with emails, not blanks.
 fn user_order(a: &UserRow, b: &UserRow) -> std::cmp::Ordering {
     fn first(v: &[String]) -> impl Iterator<Item = char> + '_ {
         v.first()
@@ -342,12 +345,20 @@ fn user_order(a: &UserRow, b: &UserRow) -> std::cmp::Ordering {
             .chars()
             .flat_map(char::to_lowercase)
     }
-    // Emails and usernames are stored lower-cased already.
-    a.emails
-        .first()
-        .cmp(&b.emails.first())
-        .then_with(|| a.usernames.first().cmp(&b.usernames.first()))
-        .then_with(|| first(&a.display_names).cmp(first(&b.display_names)))
+    // Emails and usernames are stored lower-cased already. `is_empty` first: false
+    // (present) sorts before true (blank).
+    (a.emails.is_empty(), a.emails.first())
+        .cmp(&(b.emails.is_empty(), b.emails.first()))
+        .then_with(|| {
+            (a.usernames.is_empty(), a.usernames.first())
+                .cmp(&(b.usernames.is_empty(), b.usernames.first()))
+        })
+        .then_with(|| {
+            a.display_names
+                .is_empty()
+                .cmp(&b.display_names.is_empty())
+                .then_with(|| first(&a.display_names).cmp(first(&b.display_names)))
+        })
 }
 
 fn user_row(

@@ -207,7 +207,8 @@ pub struct WindowReport {
     pub entity_types: Vec<EntityTypeRow>,
     pub projects: Vec<ProjectRow>,
     pub synced: Vec<SyncedRow>,
-    /// Sorted by their first email, then username, then display name (lower-cased).
+    /// The best-identified first: by first email, then username, then display name
+    /// (lower-cased), an empty value after every present one.
     pub users: Vec<UserRow>,
     /// For the insights: active users per calendar month touching the window, oldest first.
     pub monthly_active: Vec<MonthlyActive>,

@@ -163,12 +163,11 @@ pub fn access_insights(store: &Store, opts: &AccessOptions) -> Result<AccessInsi
     Ok(access_insights_from(&accounts, &observed, opts))
 }
 
-/// `[identity] managed_domains` as compared: trimmed, without a leading `@`, lower-cased.
+/// `[identity] managed_domains` as compared, normalised as the observation insights do
+/// (SPEC §9 then asks for the exact domain, not its subdomains).
 fn managed_set(domains: &[String]) -> FxHashSet<String> {
-    domains
-        .iter()
-        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
-        .filter(|d| !d.is_empty())
+    crate::report::insights::normalize(domains)
+        .into_iter()
         .collect()
 }
 

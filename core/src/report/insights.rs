@@ -125,8 +125,8 @@ fn is_managed(domain: &str, managed: &[String]) -> bool {
 }
 
 /// The configured managed domains trimmed, without a leading `@`, lowercased; once, not
-/// for every user.
-fn normalize(managed: &[String]) -> Vec<String> {
+/// for every user. The access insights compare against the same normalised list.
+pub(crate) fn normalize(managed: &[String]) -> Vec<String> {
     managed
         .iter()
         .map(|m| m.trim().trim_start_matches('@').to_lowercase())

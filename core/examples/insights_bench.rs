@@ -1,19 +1,17 @@
 //! Access-insights benchmark (issue 11 item 5, the insights half): 100,000 accounts in
-//! five directories plus 1,000,000 observations in a store, then `access_insights` and
-//! `Insights.xlsx` timed on their own. Each phase is its own process, so that
-//! `/usr/bin/time -v` reports the insights' peak memory without the generator's:
+//! five directories read daily for 30 days (their `last_active` moving as people sign in)
+//! plus 1,000,000 observations in a store, then `access_insights` and `Insights.xlsx`
+//! timed on their own. Each phase is its own process, so that `/usr/bin/time -v` reports
+//! the insights' peak memory without the generator's:
 //!
 //! ```sh
 //! cargo build --release -p tally-core --example insights_bench
-//! target/release/examples/insights_bench prepare /tmp/ins.db [accounts] [observations]
+//! target/release/examples/insights_bench prepare /tmp/ins.db [accounts] [observations] [days]
 //! /usr/bin/time -v target/release/examples/insights_bench run /tmp/ins.db /tmp/out
 //! target/release/examples/insights_bench phases /tmp/ins.db /tmp/out   # CPU per phase
 //! ```
 //!
-//! Measured 2026-12-01 on the shared 2-core machine at load average ~7 (other engineers
-//! compiling; the job got ~50% of a core): `run` 5.6–8.9 s wall, 2.8–4.4 s CPU (user +
-//! sys), peak RSS 185 MiB; `phases`: accounts_at 0.38 s, access_insights 1.50 s (with
-//! accounts_at), write_insights 1.69 s CPU. To be re-measured on a quiet machine.
+//! Figures and what they mean: bench/RESULTS-insights.md.
 
 use std::path::Path;
 use std::time::Instant;
@@ -257,7 +255,7 @@ fn phases(db: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let c = cpu_s();
     let insights = tally_core::report::access_insights(&store, &opts)?;
     eprintln!(
-        "access_insights (accounts_at included): {:.2} s CPU",
+        "access_insights: {:.2} s CPU of this thread (the accounts are read on a second one)",
         cpu_s() - c
     );
     std::fs::create_dir_all(out)?;

@@ -116,7 +116,9 @@ pub static SYSTEMS: Sheet<SystemAccess, AccessInsights> = Sheet {
         count("Managed Two-Step Unknown", "Mgd 2FA ?", |s| {
             Value::Count(s.sign_in.managed.two_step.unknown)
         }),
-        count("Managed SSO", "Mgd SSO", |s| Value::Count(s.sign_in.managed.sso)),
+        count("Managed SSO", "Mgd SSO", |s| {
+            Value::Count(s.sign_in.managed.sso)
+        }),
         count("External Two-Step Enabled", "Ext 2FA on", |s| {
             Value::Count(s.sign_in.external.two_step.enabled)
         }),
@@ -126,7 +128,9 @@ pub static SYSTEMS: Sheet<SystemAccess, AccessInsights> = Sheet {
         count("External Two-Step Unknown", "Ext 2FA ?", |s| {
             Value::Count(s.sign_in.external.two_step.unknown)
         }),
-        count("External SSO", "Ext SSO", |s| Value::Count(s.sign_in.external.sso)),
+        count("External SSO", "Ext SSO", |s| {
+            Value::Count(s.sign_in.external.sso)
+        }),
         count("Unknown Two-Step Enabled", "Unk 2FA on", |s| {
             Value::Count(s.sign_in.unknown.two_step.enabled)
         }),
@@ -136,7 +140,9 @@ pub static SYSTEMS: Sheet<SystemAccess, AccessInsights> = Sheet {
         count("Unknown Two-Step Unknown", "Unk 2FA ?", |s| {
             Value::Count(s.sign_in.unknown.two_step.unknown)
         }),
-        count("Unknown SSO", "Unk SSO", |s| Value::Count(s.sign_in.unknown.sso)),
+        count("Unknown SSO", "Unk SSO", |s| {
+            Value::Count(s.sign_in.unknown.sso)
+        }),
     ],
     rows: |i| i.systems.iter().collect(),
 };

@@ -721,7 +721,12 @@ fn sign_in_is_split_by_the_accounts_own_email() {
     let i = insights_of(&records, &managed(AS_OF, &["corp.example"]));
     let s = system(&i, "Jira");
     let split = |g: &tally_core::report::access::SignIn| {
-        (g.two_step.enabled, g.two_step.disabled, g.two_step.unknown, g.sso)
+        (
+            g.two_step.enabled,
+            g.two_step.disabled,
+            g.two_step.unknown,
+            g.sso,
+        )
     };
     assert_eq!(split(&s.sign_in.managed), (1, 1, 1, 1), "{s:?}");
     assert_eq!(split(&s.sign_in.external), (1, 1, 0, 1), "{s:?}");
@@ -729,7 +734,12 @@ fn sign_in_is_split_by_the_accounts_own_email() {
     // The groups are the system's own counts, split.
     assert_eq!((s.managed, s.external, s.unknown), (3, 2, 1));
     assert_eq!(
-        (s.two_step.enabled, s.two_step.disabled, s.two_step.unknown, s.sso),
+        (
+            s.two_step.enabled,
+            s.two_step.disabled,
+            s.two_step.unknown,
+            s.sso
+        ),
         (3, 2, 1, 2)
     );
     // The JSON document carries the split as an added member, the old ones unchanged.

@@ -1,19 +1,17 @@
 //! Access-insights benchmark (issue 11 item 5, the insights half): 100,000 accounts in
-//! five directories plus 1,000,000 observations in a store, then `access_insights` and
-//! `Insights.xlsx` timed on their own. Each phase is its own process, so that
-//! `/usr/bin/time -v` reports the insights' peak memory without the generator's:
+//! five directories read daily for 30 days (their `last_active` moving as people sign in)
+//! plus 1,000,000 observations in a store, then `access_insights` and `Insights.xlsx`
+//! timed on their own. Each phase is its own process, so that `/usr/bin/time -v` reports
+//! the insights' peak memory without the generator's:
 //!
 //! ```sh
 //! cargo build --release -p tally-core --example insights_bench
-//! target/release/examples/insights_bench prepare /tmp/ins.db [accounts] [observations]
+//! target/release/examples/insights_bench prepare /tmp/ins.db [accounts] [observations] [days]
 //! /usr/bin/time -v target/release/examples/insights_bench run /tmp/ins.db /tmp/out
 //! target/release/examples/insights_bench phases /tmp/ins.db /tmp/out   # CPU per phase
 //! ```
 //!
-//! Measured 2026-12-01 on the shared 2-core machine at load average ~7 (other engineers
-//! compiling; the job got ~50% of a core): `run` 5.6–8.9 s wall, 2.8–4.4 s CPU (user +
-//! sys), peak RSS 185 MiB; `phases`: accounts_at 0.38 s, access_insights 1.50 s (with
-//! accounts_at), write_insights 1.69 s CPU. To be re-measured on a quiet machine.
+//! Figures and what they mean: bench/RESULTS-insights.md.
 
 use std::path::Path;
 use std::time::Instant;
@@ -64,11 +62,41 @@ fn ids(p: u64, s: usize) -> (Option<String>, Option<String>, Option<String>) {
     }
 }
 
-fn prepare(db: &Path, accounts: u64, observations: u64) -> Result<(), Box<dyn std::error::Error>> {
+/// How an account signs in: the directory's `last_active` moves on each sign-in, so a
+/// daily user's account changes on every daily read, a dormant one never.
+#[derive(Clone, Copy)]
+enum Signs {
+    /// Every `period` days, the last time `offset` days before `as_of`.
+    Every { period: i64, offset: i64 },
+    /// Not within the reads: `last_active` stays at this many days before `as_of`, or none.
+    Fixed(Option<i64>),
+}
+
+impl Signs {
+    /// `last_active` as a read at `read_at` shows it.
+    fn last_active(self, read_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Signs::Every { period, offset } => {
+                let last = as_of() - Duration::days(offset);
+                if last <= read_at {
+                    return Some(last);
+                }
+                let behind = (last - read_at).num_days() / period + 1;
+                Some(last - Duration::days(behind * period))
+            }
+            Signs::Fixed(days) => days.map(|d| as_of() - Duration::days(d)),
+        }
+    }
+}
+
+fn prepare(
+    db: &Path,
+    accounts: u64,
+    observations: u64,
+    days: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut store = Store::open(db)?;
-    let mut rng = Rng(0x5eed_1234_abcd);
-    let read_at = as_of() - Duration::hours(6);
     // Every person holds accounts in two systems on average.
     let people = accounts / 2;
     let mut records = Vec::with_capacity(100_000);
@@ -78,38 +106,78 @@ fn prepare(db: &Path, accounts: u64, observations: u64) -> Result<(), Box<dyn st
             records.clear();
             Ok(())
         };
-    for n in 0..accounts {
-        let p = n / 2;
-        let s = ((n % 2) * 2 + p % 3) as usize % SYSTEMS.len();
-        let (email, username, display_name) = ids(p, s);
-        let last = rng.below(200);
-        records.push(Record::Account(Account {
-            system: SYSTEMS[s].into(),
-            at: read_at,
-            id: format!("{s}-{n}"),
-            email,
-            username,
-            display_name,
-            status: if rng.below(20) == 0 {
-                AccountStatus::Disabled
-            } else {
-                AccountStatus::Active
-            },
-            billable: !(s == 1 && rng.below(5) == 0),
-            product: Some(if s == 1 { "Basic" } else { "Standard" }.into()),
-            last_active: (last < 180).then(|| as_of() - Duration::days(last as i64)),
-            two_step: match rng.below(3) {
-                0 => Some(TwoStep::Enabled),
-                1 => Some(TwoStep::Disabled),
-                _ => None,
-            },
-            sso: (s != 3).then(|| rng.below(2) == 0),
-            service_account: rng.below(100) == 0,
-        }));
-        if records.len() == records.capacity() {
-            flush(&mut records, &mut store)?;
+    // What each account is, fixed over the reads: a fifth sign in daily, a fifth weekly,
+    // a fifth monthly, the rest not during the reads (older or never).
+    let mut rng = Rng(0x5eed_1234_abcd);
+    let accounts_of: Vec<(Account, Signs, Option<u64>)> = (0..accounts)
+        .map(|n| {
+            let p = n / 2;
+            let s = ((n % 2) * 2 + p % 3) as usize % SYSTEMS.len();
+            let (email, username, display_name) = ids(p, s);
+            let signs = match rng.below(5) {
+                0 => Signs::Every {
+                    period: 1,
+                    offset: 0,
+                },
+                1 => Signs::Every {
+                    period: 7,
+                    offset: rng.below(7) as i64,
+                },
+                2 => Signs::Every {
+                    period: 30,
+                    offset: rng.below(30) as i64,
+                },
+                _ => {
+                    let last = rng.below(200) as i64;
+                    Signs::Fixed((last < 170).then_some(30 + last))
+                }
+            };
+            // One in 200 is locked during the month, on the read of that day.
+            let locked_on = (rng.below(200) == 0).then(|| rng.below(days.max(1)));
+            let account = Account {
+                system: SYSTEMS[s].into(),
+                at: as_of(),
+                id: format!("{s}-{n}"),
+                email,
+                username,
+                display_name,
+                status: if rng.below(20) == 0 {
+                    AccountStatus::Disabled
+                } else {
+                    AccountStatus::Active
+                },
+                billable: !(s == 1 && rng.below(5) == 0),
+                product: Some(if s == 1 { "Basic" } else { "Standard" }.into()),
+                last_active: None,
+                two_step: match rng.below(3) {
+                    0 => Some(TwoStep::Enabled),
+                    1 => Some(TwoStep::Disabled),
+                    _ => None,
+                },
+                sso: (s != 3).then(|| rng.below(2) == 0),
+                service_account: rng.below(100) == 0,
+            };
+            (account, signs, locked_on)
+        })
+        .collect();
+    // The directories read once a day, the last read 6 hours before `as_of`.
+    for day in (0..days.max(1)).rev() {
+        let read_at = as_of() - Duration::days(day as i64) - Duration::hours(6);
+        for (account, signs, locked_on) in &accounts_of {
+            let mut a = account.clone();
+            a.at = read_at;
+            a.last_active = signs.last_active(read_at);
+            if locked_on.is_some_and(|d| day <= d) {
+                a.status = AccountStatus::Disabled;
+            }
+            records.push(Record::Account(a));
+            if records.len() == records.capacity() {
+                flush(&mut records, &mut store)?;
+            }
         }
+        flush(&mut records, &mut store)?;
     }
+    drop(accounts_of);
     // A tenth of the observers hold no account (seen without an account).
     let observers = people + people / 10;
     for _ in 0..observations {
@@ -135,7 +203,7 @@ fn prepare(db: &Path, accounts: u64, observations: u64) -> Result<(), Box<dyn st
     }
     flush(&mut records, &mut store)?;
     eprintln!(
-        "prepare: {accounts} accounts, {observations} observations in {:.2} s",
+        "prepare: {accounts} accounts read daily for {days} days, {observations} observations in {:.2} s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -187,7 +255,7 @@ fn phases(db: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let c = cpu_s();
     let insights = tally_core::report::access_insights(&store, &opts)?;
     eprintln!(
-        "access_insights (accounts_at included): {:.2} s CPU",
+        "access_insights: {:.2} s CPU of this thread (the accounts are read on a second one)",
         cpu_s() - c
     );
     std::fs::create_dir_all(out)?;
@@ -202,12 +270,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     match args.get(1).map(String::as_str) {
         Some("prepare") if args.len() >= 3 => {
-            prepare(Path::new(&args[2]), num(3, 100_000), num(4, 1_000_000))
+            prepare(
+                Path::new(&args[2]),
+                num(3, 100_000),
+                num(4, 1_000_000),
+                num(5, 30),
+            )
         }
         Some("phases") if args.len() >= 4 => phases(Path::new(&args[2]), Path::new(&args[3])),
         Some("run") if args.len() >= 4 => run(Path::new(&args[2]), Path::new(&args[3])),
         _ => Err(
-            "usage: insights_bench prepare DB [accounts] [observations] | run DB OUT_DIR".into(),
+            "usage: insights_bench prepare DB [accounts] [observations] [days] | run DB OUT_DIR | phases DB OUT_DIR".into(),
         ),
     }
 }

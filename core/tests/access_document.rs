@@ -68,14 +68,25 @@ fn expected() -> Json {
             {"system": "Azure DevOps", "accounts": 3, "seats": 2, "active": 1, "dormant": 1,
              "two_step": {"enabled": 0, "disabled": 0, "unknown": 3}, "sso": 0,
              "managed": 2, "external": 1, "unknown": 0, "service_accounts": 0,
-             "seen_without_account": 1},
+             "seen_without_account": 1,
+             // Ann and Sam managed, Eve external; no directory says two-step, Eve's
+             // `sso: false` is not SSO.
+             "sign_in": {
+                 "managed": {"two_step": {"enabled": 0, "disabled": 0, "unknown": 2}, "sso": 0},
+                 "external": {"two_step": {"enabled": 0, "disabled": 0, "unknown": 1}, "sso": 0},
+                 "unknown": {"two_step": {"enabled": 0, "disabled": 0, "unknown": 0}, "sso": 0}}},
             // Ann: active (seen 2026-10-30, later than her last_active); Bob: dormant
             // (2026-06-01). Zoe seen without an account; exalate is a service account;
             // old@ is outside the window.
             {"system": "Jira", "accounts": 2, "seats": 2, "active": 1, "dormant": 1,
              "two_step": {"enabled": 1, "disabled": 1, "unknown": 0}, "sso": 1,
              "managed": 1, "external": 1, "unknown": 0, "service_accounts": 1,
-             "seen_without_account": 1}
+             "seen_without_account": 1,
+             // Ann (managed) with two-step and SSO, Bob (external) without two-step.
+             "sign_in": {
+                 "managed": {"two_step": {"enabled": 1, "disabled": 0, "unknown": 0}, "sso": 1},
+                 "external": {"two_step": {"enabled": 0, "disabled": 1, "unknown": 0}, "sso": 0},
+                 "unknown": {"two_step": {"enabled": 0, "disabled": 0, "unknown": 0}, "sso": 0}}}
         ],
         "domains": [
             {"domain": "corp.example", "managed": true, "people": 2},
@@ -300,6 +311,23 @@ fn every_number_of_the_workbook_equals_the_json() {
             ("Service Accounts", &s["service_accounts"]),
             ("Seen Without Account", &s["seen_without_account"]),
         ];
+        let by_email: Vec<(String, &Json)> = ["managed", "external", "unknown"]
+            .into_iter()
+            .flat_map(|class| {
+                let g = &s["sign_in"][class];
+                let c = format!("{}{}", class[..1].to_uppercase(), &class[1..]);
+                [
+                    (format!("{c} Two-Step Enabled"), &g["two_step"]["enabled"]),
+                    (format!("{c} Two-Step Disabled"), &g["two_step"]["disabled"]),
+                    (format!("{c} Two-Step Unknown"), &g["two_step"]["unknown"]),
+                    (format!("{c} SSO"), &g["sso"]),
+                ]
+            })
+            .collect();
+        let pairs: Vec<(&str, &Json)> = pairs
+            .into_iter()
+            .chain(by_email.iter().map(|(h, v)| (h.as_str(), *v)))
+            .collect();
         assert_eq!(row.len(), pairs.len());
         for (header, value) in pairs {
             assert_eq!(&row[header], value, "Systems/{header} of {}", s["system"]);

@@ -211,6 +211,15 @@ fn literal(records: &[Record], o: &AccessOptions) -> AccessInsights {
             .collect();
         let count = |f: &dyn Fn(usize) -> bool| counted.iter().filter(|&&i| f(i)).count() as u64;
         let class = |i: usize| email_of(accounts[i].email.as_deref()).map(|e| is_managed(&e));
+        // Two-step and SSO of the counted accounts whose own email is of one kind.
+        let sign_in = |kind: &dyn Fn(usize) -> bool| SignIn {
+            two_step: TwoStepCounts {
+                enabled: count(&|i| kind(i) && accounts[i].two_step == Some(TwoStep::Enabled)),
+                disabled: count(&|i| kind(i) && accounts[i].two_step == Some(TwoStep::Disabled)),
+                unknown: count(&|i| kind(i) && accounts[i].two_step.is_none()),
+            },
+            sso: count(&|i| kind(i) && accounts[i].sso == Some(true)),
+        };
         let seen_without = (0..resolution.users.len())
             .filter(|&u| {
                 let observed_here = observations
@@ -241,6 +250,11 @@ fn literal(records: &[Record], o: &AccessOptions) -> AccessInsights {
                 .filter(|&&i| access(i) && account_service[i])
                 .count() as u64,
             seen_without_account: seen_without,
+            sign_in: SignInByEmail {
+                managed: sign_in(&|i| class(i) == Some(true)),
+                external: sign_in(&|i| class(i) == Some(false)),
+                unknown: sign_in(&|i| class(i).is_none()),
+            },
         });
     }
 

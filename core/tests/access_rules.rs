@@ -683,3 +683,73 @@ fn accounts_change_no_usage_report_number() {
     assert_eq!(without.one_year.summary.total_unique_users, 3);
     assert_eq!(report(&with_accounts), without);
 }
+
+#[test]
+fn sign_in_is_split_by_the_accounts_own_email() {
+    let at = "2026-10-31T06:00:00Z";
+    let records = vec![
+        // Managed: two-step on with SSO, two-step off, and not reported.
+        account("Jira", "1", at, "ann@corp.example", "", "")
+            .two_step(true)
+            .sso(true)
+            .rec(),
+        account("Jira", "2", at, "bob@CORP.example", "", "")
+            .two_step(false)
+            .rec(),
+        account("Jira", "3", at, "cy@corp.example", "", "").rec(),
+        // A subdomain is not the managed domain (SPEC §9: exactly one of them).
+        account("Jira", "4", at, "di@eu.corp.example", "", "")
+            .two_step(true)
+            .rec(),
+        // External, without two-step but through SSO.
+        account("Jira", "5", at, "ed@partner.example", "", "")
+            .two_step(false)
+            .sso(true)
+            .rec(),
+        // No email at all: unknown, whatever the person's other accounts say.
+        account("Jira", "6", at, "", "fay", "").two_step(true).rec(),
+        // Not counted: a disabled account and a service account.
+        account("Jira", "7", at, "gus@corp.example", "", "")
+            .two_step(true)
+            .disabled()
+            .rec(),
+        account("Jira", "8", at, "bot@corp.example", "", "")
+            .two_step(false)
+            .service()
+            .rec(),
+    ];
+    let i = insights_of(&records, &managed(AS_OF, &["corp.example"]));
+    let s = system(&i, "Jira");
+    let split = |g: &tally_core::report::access::SignIn| {
+        (
+            g.two_step.enabled,
+            g.two_step.disabled,
+            g.two_step.unknown,
+            g.sso,
+        )
+    };
+    assert_eq!(split(&s.sign_in.managed), (1, 1, 1, 1), "{s:?}");
+    assert_eq!(split(&s.sign_in.external), (1, 1, 0, 1), "{s:?}");
+    assert_eq!(split(&s.sign_in.unknown), (1, 0, 0, 0), "{s:?}");
+    // The groups are the system's own counts, split.
+    assert_eq!((s.managed, s.external, s.unknown), (3, 2, 1));
+    assert_eq!(
+        (
+            s.two_step.enabled,
+            s.two_step.disabled,
+            s.two_step.unknown,
+            s.sso
+        ),
+        (3, 2, 1, 2)
+    );
+    // The JSON document carries the split as an added member, the old ones unchanged.
+    let json: serde_json::Value =
+        serde_json::from_slice(&tally_core::insights_export::insights_json_bytes(&i).unwrap())
+            .unwrap();
+    let jira = &json["systems"][0];
+    assert_eq!(jira["two_step"]["enabled"], 3);
+    assert_eq!(jira["sso"], 2);
+    assert_eq!(jira["sign_in"]["managed"]["two_step"]["unknown"], 1);
+    assert_eq!(jira["sign_in"]["external"]["sso"], 1);
+    assert_eq!(jira["sign_in"]["unknown"]["two_step"]["enabled"], 1);
+}

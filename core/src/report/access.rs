@@ -35,6 +35,24 @@ pub struct TwoStepCounts {
     pub unknown: u64,
 }
 
+/// How one group of accounts with access that are not service accounts signs in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SignIn {
+    pub two_step: TwoStepCounts,
+    /// Signing in through single sign-on.
+    pub sso: u64,
+}
+
+/// [`SignIn`] split by the account's own email: managed, external, or none (unknown).
+/// Each group's two-step counts add up to that group's accounts, and the three groups
+/// add up to the system's `two_step` and `sso`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SignInByEmail {
+    pub managed: SignIn,
+    pub external: SignIn,
+    pub unknown: SignIn,
+}
+
 /// One system's accounts at `as_of` (accounts with access that are not service accounts,
 /// unless a field says otherwise).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -57,6 +75,9 @@ pub struct SystemAccess {
     /// Resolved users of the pool observed in this system in the Last 1 Year window who
     /// hold no account there (of any status) and are not service accounts.
     pub seen_without_account: u64,
+    /// Two-step verification and SSO split by the account's own email (a member added
+    /// to SPEC §9's document, which asks for "at least" its members).
+    pub sign_in: SignInByEmail,
 }
 
 /// People with access by the domain of their primary email.

@@ -24,7 +24,7 @@ pub const LARGEST_MERGED: usize = 10;
 pub struct DomainCount {
     pub domain: String,
     pub users: u64,
-    /// The domain is one of the configured managed domains (or a subdomain of one).
+    /// The domain is one of the configured managed domains (exactly: a subdomain is not).
     pub managed: bool,
 }
 
@@ -114,32 +114,36 @@ fn domain_of(email: &str) -> Option<&str> {
     email.rsplit_once('@').map(|(_, d)| d)
 }
 
-/// `managed` as [`normalize`] leaves it.
-fn is_managed(domain: &str, managed: &[String]) -> bool {
-    managed.iter().any(|m| {
-        domain == m
-            || domain
-                .strip_suffix(m.as_str())
-                .is_some_and(|rest| rest.ends_with('.'))
-    })
-}
+/// `[identity] managed_domains` as compared, the one rule of SPEC §9 ("its domain is one
+/// of managed_domains") for this view and the access insights alike: trimmed, without a
+/// leading `@`, lowercased, and matched exactly — a subdomain such as `eu.corp.example`
+/// must be listed itself.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ManagedDomains(rustc_hash::FxHashSet<String>);
 
-/// The configured managed domains trimmed, without a leading `@`, lowercased; once, not
-/// for every user. The access insights compare against the same normalised list.
-pub(crate) fn normalize(managed: &[String]) -> Vec<String> {
-    managed
-        .iter()
-        .map(|m| m.trim().trim_start_matches('@').to_lowercase())
-        .filter(|m| !m.is_empty())
-        .collect()
+impl ManagedDomains {
+    pub(crate) fn new(configured: &[String]) -> Self {
+        ManagedDomains(
+            configured
+                .iter()
+                .map(|m| m.trim().trim_start_matches('@').to_lowercase())
+                .filter(|m| !m.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Whether `domain` (of an email as identity resolution normalised it) is managed.
+    pub(crate) fn contains(&self, domain: &str) -> bool {
+        self.0.contains(domain)
+    }
 }
 
 /// The user's primary email domain and whether it is managed: the first managed one if
 /// any, else the first.
-fn primary_domain<'a>(user: &'a UserRow, managed: &[String]) -> Option<(&'a str, bool)> {
+fn primary_domain<'a>(user: &'a UserRow, managed: &ManagedDomains) -> Option<(&'a str, bool)> {
     let mut domains = user.emails.iter().filter_map(|e| domain_of(e));
     let first = domains.clone().next()?;
-    Some(match domains.find(|d| is_managed(d, managed)) {
+    Some(match domains.find(|d| managed.contains(d)) {
         Some(d) => (d, true),
         None => (first, false),
     })
@@ -155,9 +159,9 @@ fn label(user: &UserRow) -> String {
 }
 
 /// Computes the insights of one window. `managed_domains` is `[identity] managed_domains`
-/// (case-insensitive; a subdomain of a managed domain is managed too).
+/// (case-insensitive; exactly these domains, not their subdomains, as in SPEC §9).
 pub fn insights(report: &WindowReport, managed_domains: &[String]) -> Insights {
-    let managed = normalize(managed_domains);
+    let managed = ManagedDomains::new(managed_domains);
     let mut domains: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
     let (mut managed_users, mut external_users, mut users_without_email) = (0, 0, 0);
     for user in report.users.iter().filter(|u| !u.service_account) {
@@ -340,12 +344,13 @@ mod tests {
             user(&["ann@corp.example"], &["ann"], &[("Jira", recent)]),
             // Two emails: counted once, under the managed one.
             user(
-                &["bob@partner.example", "bob@eu.corp.example"],
+                &["bob@partner.example", "bob@corp.example"],
                 &[],
                 &[("Jira", recent)],
             ),
             user(&["cy@partner.example"], &[], &[("Jira", recent)]),
-            user(&["di@partner.example"], &[], &[("Jira", recent)]),
+            // A subdomain of a managed domain is not managed unless listed (SPEC §9).
+            user(&["di@eu.corp.example"], &[], &[("Jira", recent)]),
             user(&[], &["ed"], &[("GitHub", recent)]),
         ]);
         let i = insights(&r, &["Corp.Example".into()]);
@@ -357,23 +362,26 @@ mod tests {
             i.domains,
             vec![
                 DomainCount {
-                    domain: "partner.example".into(),
-                    users: 2,
-                    managed: false
-                },
-                DomainCount {
                     domain: "corp.example".into(),
-                    users: 1,
+                    users: 2,
                     managed: true
                 },
                 DomainCount {
                     domain: "eu.corp.example".into(),
                     users: 1,
-                    managed: true
+                    managed: false
+                },
+                DomainCount {
+                    domain: "partner.example".into(),
+                    users: 1,
+                    managed: false
                 },
             ]
         );
-        // A look-alike domain is not a subdomain.
+        // Listed itself, the subdomain is managed.
+        let i = insights(&r, &["corp.example".into(), "@EU.corp.example ".into()]);
+        assert_eq!((i.managed_users, i.external_users), (3, 1));
+        // A look-alike domain is not managed either.
         let i = insights(&r, &["orp.example".into()]);
         assert_eq!(i.managed_users, 0);
         assert!(!insights(&r, &[]).managed_domains_configured);

@@ -218,6 +218,7 @@ fn hand_made_access() -> AccessInsights {
         unknown: 0,
         service_accounts: 2,
         seen_without_account: 3,
+        ..SystemAccess::default()
     };
     AccessInsights {
         as_of: as_of(),

@@ -205,26 +205,43 @@ pub fn sections(a: &AccessInsights, width: usize, t: &Theme) -> Vec<Vec<Line<'st
     }
     out.push(Line::styled("  two-step: █ on ▒ off ░ unknown", t.dim));
     out.push(Line::raw(""));
+    // Each system on a line of its own, its accounts by email below it: the table stays
+    // as narrow as the one above, for the half-width page of a wide terminal.
+    let class_width = name.max(10);
     out.push(Line::styled(
         format!(
-            "  {} {:>7} {:>8} {:>7}",
-            cell_left("system", name),
-            "managed",
-            "external",
-            "unknown"
+            "  {} {:>7} {:>7} {:>7} {:>7} {:>7}",
+            cell_left("system", class_width),
+            "accts",
+            "2-step",
+            "off",
+            "unknown",
+            "SSO"
         ),
         t.dim,
     ));
     for s in &a.systems {
-        out.push(Line::raw(format!(
-            "  {} {:>7} {:>8} {:>7}",
-            cell_left(&s.system, name),
-            thousands(s.managed),
-            thousands(s.external),
-            thousands(s.unknown)
-        )));
+        out.push(Line::raw(format!("  {}", s.system)));
+        for (label, accounts, g) in [
+            ("managed", s.managed, &s.sign_in.managed),
+            ("external", s.external, &s.sign_in.external),
+            ("unknown", s.unknown, &s.sign_in.unknown),
+        ] {
+            out.push(Line::raw(format!(
+                "  {} {:>7} {:>7} {:>7} {:>7} {:>7}",
+                cell_left(&format!("  {label}"), class_width),
+                thousands(accounts),
+                thousands(g.two_step.enabled),
+                thousands(g.two_step.disabled),
+                thousands(g.two_step.unknown),
+                thousands(g.sso)
+            )));
+        }
     }
-    out.push(Line::styled("  by the account's own email", t.dim));
+    out.push(Line::styled(
+        "  split by the account's own email: managed, external, none (unknown)",
+        t.dim,
+    ));
     sections.push(out);
 
     let mut out = vec![heading("Domains with access", "people by primary email", t)];

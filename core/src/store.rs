@@ -1020,6 +1020,10 @@ impl Store {
             path: self.path.clone(),
             source,
         };
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = {WRITER_AUTOCHECKPOINT_PAGES};"
+        ))
+        .map_err(err)?;
         Ok(Writer {
             conn,
             path: &self.path,
@@ -1149,6 +1153,23 @@ impl<'s> Writer<'s> {
             batch.record(r)?;
         }
         batch.commit()
+    }
+}
+
+/// WAL pages after which a commit of the writer checkpoints (SQLite's default is 1,000).
+/// A collection's transactions each rewrite most pages of the observation table, so at
+/// the default every commit copied the whole table from the WAL into the database once
+/// more (and synced it). The writer checkpoints once when it is dropped instead, copying
+/// each page once; this bound only keeps the WAL of a very long run finite.
+const WRITER_AUTOCHECKPOINT_PAGES: u32 = 262_144;
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        // A failure here loses nothing: the committed frames stay in the WAL and the
+        // next checkpoint (or open) copies them.
+        let _ = self
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(PASSIVE); PRAGMA wal_autocheckpoint = 1000;");
     }
 }
 

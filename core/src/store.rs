@@ -1535,7 +1535,14 @@ impl Batch<'_, '_> {
             &observations,
             &mut w.insert_observations,
             &mut w.insert_observation,
-            |o| [o.identity, o.at, i64::from(o.interaction), i64::from(o.project)],
+            |o| {
+                [
+                    o.identity,
+                    o.at,
+                    i64::from(o.interaction),
+                    i64::from(o.project),
+                ]
+            },
             |o| o.tag,
             |tag, n| {
                 self.counts.observations += n;
@@ -1667,20 +1674,28 @@ mod tests {
         }
         for i in 140..240 {
             b.set_tag(1);
-            b.record(&obs(if i < 170 { "a@x.example" } else { "b@x.example" }, &at(i)))
-                .expect("rec");
+            b.record(&obs(
+                if i < 170 {
+                    "a@x.example"
+                } else {
+                    "b@x.example"
+                },
+                &at(i),
+            ))
+            .expect("rec");
         }
         let (total, by_tag) = b.commit_by_tag().expect("commit");
         assert_eq!(total.observations, 240);
-        assert_eq!(
-            (by_tag[0].observations, by_tag[1].observations),
-            (150, 90)
-        );
+        assert_eq!((by_tag[0].observations, by_tag[1].observations), (150, 90));
         let mut b = w.begin().expect("begin");
         for i in 0..240 {
             b.record(&obs("a@x.example", &at(i))).expect("rec");
         }
-        assert_eq!(b.commit().expect("commit").observations, 70, "only a@'s new times");
+        assert_eq!(
+            b.commit().expect("commit").observations,
+            70,
+            "only a@'s new times"
+        );
         drop(w);
         assert_eq!(store.counts().expect("counts").1, 310);
     }

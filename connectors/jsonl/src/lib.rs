@@ -300,7 +300,7 @@ mod tests {
             let mut n = 0u64;
             while text.len() < 3 * (1 << 20) + 1000 {
                 n += 1;
-                if n % 9_999 == 0 {
+                if n.is_multiple_of(9_999) {
                     text.push_str("{broken\r\n");
                     expected_bad.push(format!("{name}:{n}: "));
                 } else {

@@ -24,6 +24,7 @@ for n in "${@:-1000000}"; do
         /usr/bin/time -v "$bin" $phase 2> "$work/time.txt" || { cat "$work/time.txt"; exit 1; }
         grep -E '^(collect|export):' "$work/time.txt" || true
         grep -E '^accounts: [0-9]' "$work/time.txt" || true
-        grep -E 'Elapsed \(wall clock\)|Maximum resident set size' "$work/time.txt" | sed 's/^\s*/   /'
+        # CPU seconds too: on a shared machine they vary far less than the wall time.
+        grep -E 'User time|System time|Elapsed \(wall clock\)|Maximum resident set size' "$work/time.txt" | sed 's/^\s*/   /'
     done
 done

@@ -289,6 +289,52 @@ mod tests {
         assert!(skipped[2].starts_with(&format!("{shown}:6: ")));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn files_of_several_mib_keep_their_order_and_line_numbers() {
+        let dir = tempfile::tempdir().expect("dir");
+        // Over three blocks in each of two files, a bad line now and then, CRLF ends.
+        let mut expected_bad = Vec::new();
+        let mut expected_users = Vec::new();
+        for name in ["a.jsonl", "b.jsonl"] {
+            let mut text = String::new();
+            let mut n = 0u64;
+            while text.len() < 3 * (1 << 20) + 1000 {
+                n += 1;
+                if n.is_multiple_of(9_999) {
+                    text.push_str("{broken\r\n");
+                    expected_bad.push(format!("{name}:{n}: "));
+                } else {
+                    let user = format!("{name}-{n}");
+                    text.push_str(&format!(
+                        r#"{{"kind":"user","system":"Jira","at":"2026-10-01T12:00:00Z","username":"{user}","interaction":"updater"}}"#
+                    ));
+                    text.push_str("\r\n");
+                    expected_users.push(user);
+                }
+            }
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+        let (result, records, skipped) = run(dir.path().to_path_buf()).await;
+        result.expect("ok");
+        let users: Vec<String> = records
+            .iter()
+            .map(|r| match r {
+                Record::User(u) => u.username.clone().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .collect();
+        assert!(users == expected_users, "records out of order or lost");
+        assert_eq!(skipped.len(), expected_bad.len());
+        for (got, want) in skipped.iter().zip(&expected_bad) {
+            let shown = format!("{}/", dir.path().display());
+            assert!(
+                got.strip_prefix(&shown)
+                    .is_some_and(|g| g.starts_with(want)),
+                "{got} / {want}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_directory_reads_its_jsonl_files_only() {
         let dir = tempfile::tempdir().expect("dir");

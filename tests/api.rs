@@ -342,32 +342,6 @@ fn sources_of(book: &Workbook) -> Vec<Vec<calamine::Data>> {
         .collect()
 }
 
-/// A sheet without what says when things happened (the Summary's `Written At` row, the
-/// times of the Sources block and the `Partial Report` texts, which name a time): two
-/// processes collecting and writing the same data differ only there.
-fn without_moments(sheet: &Sheet) -> Sheet {
-    let mut in_sources = false;
-    sheet
-        .iter()
-        .filter(|r| r.first().map(text).as_deref() != Some("Written At (UTC)"))
-        .map(|r| {
-            let label = r.first().map(text).unwrap_or_default();
-            if label == "Sources" {
-                in_sources = true;
-            }
-            if label == "Partial Report" {
-                return vec![r[0].clone()];
-            }
-            r.iter()
-                .map(|c| match c {
-                    calamine::Data::DateTime(_) if in_sources => calamine::Data::Empty,
-                    other => other.clone(),
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// The JSON of one window without its moments (as [`without_moments`]).
 fn json_without_moments(mut doc: serde_json::Value) -> serde_json::Value {
     if let Some(p) = doc.get_mut("provenance").and_then(|p| p.as_object_mut()) {

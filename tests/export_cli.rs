@@ -140,27 +140,6 @@ fn exporting_twice_gives_the_same_numbers_and_stores_nothing_twice() {
     }
 }
 
-/// A sheet without what says when things happened (the Summary's `Written At` row and
-/// the times of its Sources block): two runs on the same data differ only there.
-fn without_moments(sheet: &Sheet) -> Sheet {
-    let mut in_sources = false;
-    sheet
-        .iter()
-        .filter(|r| r.first().map(text).as_deref() != Some("Written At (UTC)"))
-        .map(|r| {
-            if r.first().map(text).as_deref() == Some("Sources") {
-                in_sources = true;
-            }
-            r.iter()
-                .map(|c| match c {
-                    Data::DateTime(_) if in_sources => Data::Empty,
-                    other => other.clone(),
-                })
-                .collect()
-        })
-        .collect()
-}
-
 /// The Summary sheet's rows from its Sources header down, as found by label.
 struct Sources<'a>(&'a [Vec<Data>]);
 

@@ -48,7 +48,12 @@ pub fn read_report(
     let store = Store::open(path)?;
     // Read before the counts: a collection ending meanwhile is then reported as it was
     // when the counts began, never as better than what they hold.
-    let recorded = store.collections()?;
+    let mut recorded = store.collections()?;
+    // A connector that never finished well may still have stored records in a run that
+    // failed later (its cursor moved): the report holds those, collected up to then.
+    for c in recorded.iter_mut().filter(|c| c.last_ok_at.is_none()) {
+        c.last_ok_at = store.cursor_saved_at(&c.connector)?;
+    }
     let mut report = report::build_report(&store, options)?;
     report.provenance = Some(Provenance::new(
         &spec.configured,
@@ -224,8 +229,8 @@ pub async fn failed_of(setup: &Setup, summary: &CollectSummary) -> Vec<Failed> {
 }
 
 /// Fills in when each failed connector was last collected: the end of its last good
-/// collection (what the Summary sheet's `Partial Report` row says), or, where no
-/// collection was recorded, when the store last saved its cursor. What a file
+/// collection, else when the store last saved its cursor (records stored by a run that
+/// failed later) — what the Summary sheet's `Partial Report` row says too. What a file
 /// written now still holds of it.
 pub async fn when_last_saved(setup: &Setup, failed: &mut [Failed]) {
     if failed.is_empty() {
@@ -240,9 +245,12 @@ pub async fn when_last_saved(setup: &Setup, failed: &mut [Failed]) {
         Some(
             names
                 .iter()
-                .map(|n| match recorded.iter().find(|c| &c.connector == n) {
-                    Some(c) => c.last_ok_at,
-                    None => store.cursor_saved_at(n).ok().flatten(),
+                .map(|n| {
+                    recorded
+                        .iter()
+                        .find(|c| &c.connector == n)
+                        .and_then(|c| c.last_ok_at)
+                        .or_else(|| store.cursor_saved_at(n).ok().flatten())
                 })
                 .collect::<Vec<_>>(),
         )

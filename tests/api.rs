@@ -716,7 +716,10 @@ fn concurrent_requests_share_one_computation_and_health_answers_meanwhile() {
 fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     let dir = tempfile::tempdir().expect("dir");
     let tokens = write_setup(dir.path(), &big_records(), "collect_every = \"1d\"");
-    let server = Server::start(dir.path());
+    // The export in flight must be finished, however long the loaded test machine takes
+    // over it: a grace period longer than any such export (the grace period itself is
+    // tested below).
+    let server = Server::start_env(dir.path(), "http", &[("TALLY_SERVE_GRACE_MS", "240000")]);
     let url = server.url(&format!("/export/usage-reports?as_of={AS_OF}"));
     let client = server.client.clone();
     let token = tokens.admin.clone();

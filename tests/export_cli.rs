@@ -4,6 +4,7 @@ mod common;
 
 use std::path::Path;
 
+use calamine::Data;
 use common::*;
 
 const AS_OF: &str = "2026-11-01T00:00:00Z";
@@ -129,8 +130,171 @@ fn exporting_twice_gives_the_same_numbers_and_stores_nothing_twice() {
     assert!(stderr(&second).contains("(0 new)"), "{}", stderr(&second));
     let (_, b) = read_zip(&zip);
     for name in [SIX, YEAR] {
-        assert_eq!(a[name].sheets, b[name].sheets, "{name} identical");
+        for (sheet, rows) in &a[name].sheets {
+            assert_eq!(
+                without_moments(rows),
+                without_moments(b[name].sheet(sheet)),
+                "{name} / {sheet} identical but for when it was collected and written"
+            );
+        }
     }
+}
+
+/// The Summary sheet's rows from its Sources header down, as found by label.
+struct Sources<'a>(&'a [Vec<Data>]);
+
+impl Sources<'_> {
+    fn of(book: &Workbook) -> Sources<'_> {
+        let rows = book.sheet("Summary");
+        let start = rows
+            .iter()
+            .position(|r| text(&r[0]) == "Sources")
+            .unwrap_or_else(|| panic!("no Sources block: {rows:?}"));
+        // Below the counts, after one blank row.
+        assert!(
+            rows[start - 1].iter().all(|c| c == &Data::Empty),
+            "a blank row before the Sources block"
+        );
+        Sources(&rows[start..])
+    }
+
+    fn row(&self, first: &str) -> &Vec<Data> {
+        self.0
+            .iter()
+            .find(|r| text(&r[0]) == first)
+            .unwrap_or_else(|| panic!("no row {first}: {:?}", self.0))
+    }
+
+    fn header(&self) -> Vec<String> {
+        self.0[0]
+            .iter()
+            .map(text)
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+}
+
+fn minute(d: &Data) -> String {
+    match d {
+        Data::DateTime(dt) => dt
+            .as_datetime()
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_else(|| panic!("not a date: {d:?}")),
+        other => panic!("a date-time cell, not {other:?}"),
+    }
+}
+
+#[test]
+fn a_demo_export_says_so_with_its_connector_and_version() {
+    let dir = tempfile::tempdir().expect("dir");
+    let before = chrono::Utc::now() - chrono::Duration::minutes(1);
+    let out = tally(
+        dir.path(),
+        &["--demo", "--export", "out.zip", "--as-of", AS_OF],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let (_, books) = read_zip(&dir.path().join("out.zip"));
+    for name in [SIX, YEAR] {
+        let sources = Sources::of(&books[name]);
+        assert_eq!(
+            sources.header(),
+            [
+                "Sources",
+                "Kind",
+                "Last Collection",
+                "Collected At (UTC)",
+                "Records Received",
+                "Last Good Collection (UTC)"
+            ]
+        );
+        let demo = sources.row("demo");
+        assert_eq!(text(&demo[1]), "demo");
+        assert_eq!(text(&demo[2]), "ok");
+        assert!(minute(&demo[3]) >= before.format("%Y-%m-%d %H:%M").to_string());
+        assert!(number(&demo[4]) > 100_000.0, "records received: {demo:?}");
+        assert!(text(&sources.row("Demo data")[1]).starts_with("Yes"));
+        assert_eq!(
+            text(&sources.row("Tally Version")[1]),
+            env!("CARGO_PKG_VERSION")
+        );
+        let written = minute(&sources.row("Written At (UTC)")[1]);
+        assert!(written >= minute(&demo[3]), "written after collecting");
+        assert!(
+            !sources.0.iter().any(|r| text(&r[0]) == "Partial Report"),
+            "a complete report"
+        );
+    }
+    // The JSON export says the same.
+    let out = tally(
+        dir.path(),
+        &["--demo", "--export", "out.json", "--as-of", AS_OF],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out.json")).expect("json"))
+            .expect("valid");
+    let p = &doc["windows"]["1y"]["provenance"];
+    assert_eq!(p["demo_data"], true);
+    assert_eq!(p["tally_version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(p["sources"][0]["Sources"], "demo");
+    assert_eq!(p["sources"][0]["Last Collection"], "ok");
+}
+
+#[test]
+fn a_failed_connector_is_named_in_the_file_with_its_earlier_collection() {
+    let dir = tempfile::tempdir().expect("dir");
+    write_records(dir.path());
+    std::fs::write(
+        dir.path().join("tally.toml"),
+        "[store]\npath = \"tally.db\"\n\n[[connector]]\nname = \"sync-log\"\nkind = \"jsonl\"\npath = \"records\"\n\n[[connector]]\nname = \"second\"\nkind = \"jsonl\"\npath = \"second.jsonl\"\n",
+    )
+    .expect("config");
+    std::fs::write(
+        dir.path().join("second.jsonl"),
+        r#"{"kind":"user","system":"Redmine","at":"2026-10-01T10:00:00Z","username":"dora","interaction":"updater"}"#,
+    )
+    .expect("records");
+    let args = ["--export", "out.zip", "--as-of", AS_OF];
+    let first = tally(dir.path(), &args);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let (_, books) = read_zip(&dir.path().join("out.zip"));
+    let earlier = minute(&Sources::of(&books[SIX]).row("second")[3]);
+
+    // The file goes away: the next collection of `second` fails.
+    std::fs::remove_file(dir.path().join("second.jsonl")).expect("remove");
+    let second = tally(dir.path(), &args);
+    let err = stderr(&second);
+    assert_eq!(second.status.code(), Some(3), "{err}");
+    let (_, books) = read_zip(&dir.path().join("out.zip"));
+    for name in [SIX, YEAR] {
+        let sources = Sources::of(&books[name]);
+        let ok = sources.row("sync-log");
+        assert_eq!(text(&ok[2]), "ok");
+        let failed = sources.row("second");
+        assert_eq!(text(&failed[1]), "jsonl");
+        let outcome = text(&failed[2]);
+        assert!(
+            outcome.starts_with("failed: ") && outcome.contains("second.jsonl"),
+            "{outcome}"
+        );
+        assert!(minute(&failed[3]) >= earlier, "when it failed");
+        assert_eq!(minute(&failed[5]), earlier, "its last good collection");
+        let partial = text(&sources.row("Partial Report")[1]);
+        assert!(
+            partial.contains("second's last collection failed")
+                && partial.contains(&format!(
+                    "records from earlier collections, last collected at {earlier} UTC"
+                )),
+            "{partial}"
+        );
+        assert!(!partial.contains("sync-log"), "{partial}");
+    }
+    // The earlier records still count, and the final line says the same as the file.
+    assert_eq!(books[SIX].summary("Total Unique Users"), 3.0);
+    assert!(
+        err.contains(&format!("last collected at {earlier} UTC")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -56,6 +56,36 @@ fn export_json_holds_the_same_numbers_as_the_zip() {
                 assert_eq!(keys, want, "{key} {name}");
             }
         }
+        // Where the numbers come from: the same connectors, outcomes and version (the
+        // moments differ: each run collected and wrote at its own time).
+        let summary = book.sheet("Summary");
+        let header = summary
+            .iter()
+            .position(|r| text(&r[0]) == "Sources")
+            .expect("a Sources block");
+        let p = &w["provenance"];
+        let sources = p["sources"].as_array().expect("sources");
+        assert!(!sources.is_empty(), "{key}: {p}");
+        for (i, s) in sources.iter().enumerate() {
+            let row = &summary[header + 1 + i];
+            for (col, field) in ["Sources", "Kind", "Last Collection"].iter().enumerate() {
+                assert_eq!(
+                    s[field].as_str(),
+                    Some(text(&row[col]).as_str()),
+                    "{key} {field}"
+                );
+            }
+            assert!(s["Collected At (UTC)"].is_string(), "{key}: {s}");
+        }
+        let version = summary
+            .iter()
+            .find(|r| text(&r[0]) == "Tally Version")
+            .map(|r| text(&r[1]))
+            .expect("Tally Version");
+        assert_eq!(p["tally_version"].as_str(), Some(version.as_str()));
+        assert_eq!(p["demo_data"], true);
+        assert!(summary.iter().any(|r| text(&r[0]) == "Demo data"));
+        assert!(p["written_at"].is_string(), "{p}");
         assert_eq!(
             w["sheets"]["Detailed User Report"].as_array().map(Vec::len),
             Some(book.sheet("Detailed User Report").len() - 1)

@@ -231,6 +231,15 @@ fn browse_filter_and_export_in_a_real_terminal() {
     });
     assert!(screen.contains("DEMO DATA"), "{screen}");
     assert!(screen.contains("✓ done"), "{screen}");
+    // The title says, in short, where the numbers come from.
+    let title = screen.lines().next().unwrap_or_default();
+    assert!(
+        title.contains(&format!(
+            "tally {} · DEMO DATA · 1 connector",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{title}"
+    );
     // Without NO_COLOR the theme colours the screen (so the NO_COLOR test means something).
     let raw = String::from_utf8_lossy(
         &tmux
@@ -248,6 +257,20 @@ fn browse_filter_and_export_in_a_real_terminal() {
     tmux.keys(&["2"]);
     let screen = tmux.wait("the Summary view", 10, |s| s.contains("Window Start (UTC)"));
     assert_eq!(number_after(&screen, "Total Unique Users"), dashboard_total);
+    // Below the counts, as in the workbook: the connector, its last collection, demo data.
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("│demo ") && l.contains(" ok ")),
+        "{screen}"
+    );
+    assert!(screen.contains("Demo data"), "{screen}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("Tally Version") && l.contains(env!("CARGO_PKG_VERSION"))),
+        "{screen}"
+    );
 
     // Find a user by typing part of an email. Sorting by Email puts users with one first.
     tmux.keys(&["7"]);
@@ -297,6 +320,17 @@ fn browse_filter_and_export_in_a_real_terminal() {
         dashboard_total,
         "the screen and the zip's Summary agree"
     );
+    // The file exported from the UI says where its numbers come from too.
+    let summary = books[SIX].sheet("Summary");
+    let first = |label: &str| {
+        summary
+            .iter()
+            .find(|r| text(&r[0]) == label)
+            .unwrap_or_else(|| panic!("no {label} in {summary:?}"))
+    };
+    assert_eq!(text(&first("demo")[2]), "ok");
+    assert!(text(&first("Demo data")[1]).starts_with("Yes"));
+    assert_eq!(text(&first("Tally Version")[1]), env!("CARGO_PKG_VERSION"));
 
     // The other window, on the dashboard, agrees with the other workbook.
     tmux.keys(&["w", "1"]);

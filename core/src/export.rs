@@ -23,7 +23,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::destination;
-use crate::report::{Report, WindowKind, WindowReport};
+use crate::report::{Provenance, Report, WindowKind, WindowReport};
 use crate::sheets::{self, push_minute, Kind, Sheet, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -164,11 +164,18 @@ fn build_workbooks(
     report: &Report,
     options: &ExportOptions,
 ) -> Result<Vec<(WindowKind, Vec<u8>)>, ExportError> {
+    // One moment for both workbooks: they are one file to the reader.
+    let provenance = report
+        .provenance
+        .as_ref()
+        .map(|p| (p, p.written_at_or_now()));
     std::thread::scope(|scope| {
         let handles = WindowKind::ALL.map(|kind| {
             (
                 kind,
-                scope.spawn(move || build_workbook(report.window(kind), report.as_of, options)),
+                scope.spawn(move || {
+                    build_workbook(report.window(kind), report.as_of, provenance, options)
+                }),
             )
         });
         let mut books = Vec::with_capacity(handles.len());
@@ -208,6 +215,7 @@ const TIME_WIDTH: usize = 17;
 fn build_workbook(
     w: &WindowReport,
     as_of: DateTime<Utc>,
+    provenance: Option<(&Provenance, DateTime<Utc>)>,
     options: &ExportOptions,
 ) -> Result<Vec<u8>, XlsxError> {
     let started = std::time::Instant::now();
@@ -227,7 +235,7 @@ fn build_workbook(
     let rows_per_sheet = options.max_rows_per_sheet.clamp(2, EXCEL_MAX_ROWS);
     let mut largest_sheet = 0u64;
 
-    write_summary(&mut wb, &fmt, w, as_of)?;
+    write_summary(&mut wb, &fmt, w, as_of, provenance)?;
 
     // Every table sheet as core/src/sheets.rs describes it, in SPEC §5 order.
     largest_sheet = largest_sheet.max(write_sheet(
@@ -287,6 +295,7 @@ fn write_summary(
     fmt: &Formats,
     w: &WindowReport,
     as_of: DateTime<Utc>,
+    provenance: Option<(&Provenance, DateTime<Utc>)>,
 ) -> Result<(), XlsxError> {
     use crate::report::SummaryValue as V;
     let rows = w.summary_rows(as_of);
@@ -307,13 +316,76 @@ fn write_summary(
             V::Time(t) => write_time(ws, row, 1, t, &fmt.time)?,
         };
     }
+    let mut value_width = TIME_WIDTH;
+    if let Some((p, written_at)) = provenance {
+        let widths = write_sources(ws, fmt, row + 2, p, written_at)?;
+        label_width = label_width.max(widths[0]);
+        value_width = value_width.max(widths[1]);
+        for (col, width) in (2..).zip(&widths[2..]) {
+            ws.set_column_width(col, col_width(*width))?;
+        }
+    }
     ws.set_column_width(0, col_width(label_width + 2))?;
-    ws.set_column_width(1, col_width(TIME_WIDTH))?;
+    ws.set_column_width(1, col_width(value_width))?;
     // Frozen header like every sheet; no autofilter: filtering a label/value list
     // serves no one.
     ws.set_freeze_panes(1, 0)?;
     print_setup(ws)?;
     Ok(())
+}
+
+/// The Summary sheet's provenance block from row `first` down ([`sheets::SOURCES`] as a
+/// small table with a bold header, then [`sheets::provenance_facts`] as label/value rows).
+/// Returns the widths its columns want.
+fn write_sources(
+    ws: &mut Worksheet,
+    fmt: &Formats,
+    first: RowNum,
+    p: &Provenance,
+    written_at: DateTime<Utc>,
+) -> Result<Vec<usize>, XlsxError> {
+    let columns = sheets::SOURCES.columns;
+    let mut widths: Vec<usize> = columns
+        .iter()
+        .map(|c| match c.kind {
+            Kind::Time => TIME_WIDTH.max(c.header.len()),
+            _ => c.header.chars().count(),
+        })
+        .collect();
+    let mut row = first;
+    for (col, column) in (0..).zip(columns) {
+        ws.write_string_with_format(row, col, column.header, &fmt.header)?;
+    }
+    for source in (sheets::SOURCES.rows)(p) {
+        row += 1;
+        for ((col, column), width) in (0..).zip(columns).zip(widths.iter_mut()) {
+            match (column.value)(source) {
+                Value::Count(n) => write_count(ws, row, col, n, &fmt.count)?,
+                Value::Time(Some(t)) => write_time(ws, row, col, t, &fmt.time)?,
+                Value::Time(None) => {}
+                other => {
+                    let text = other.text();
+                    *width = (*width).max(measure(&text).min(column.width));
+                    if !text.is_empty() {
+                        ws.write_string(row, col, fit_cell(&text).as_ref())?;
+                    }
+                }
+            }
+        }
+    }
+    for (label, fact) in sheets::provenance_facts(p, written_at) {
+        row += 1;
+        widths[0] = widths[0].max(label.len());
+        ws.write_string(row, 0, label)?;
+        match fact {
+            // Long sentences spill over the empty cells to their right, as in Excel.
+            sheets::Fact::Text(text) => {
+                ws.write_string(row, 1, fit_cell(&text).as_ref())?;
+            }
+            sheets::Fact::Time(t) => write_time(ws, row, 1, t, &fmt.time)?,
+        }
+    }
+    Ok(widths)
 }
 
 /// Every sheet prints landscape, one page wide (as many pages tall as it needs), with the

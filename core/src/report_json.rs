@@ -8,7 +8,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value as Json};
 
-use crate::report::{Report, SummaryValue, WindowKind, WindowReport};
+use crate::report::{Provenance, Report, SummaryValue, WindowKind, WindowReport};
 use crate::sheets;
 
 fn time(t: DateTime<Utc>) -> Json {
@@ -23,8 +23,22 @@ pub fn window_key(kind: WindowKind) -> &'static str {
     }
 }
 
-/// One window: its bounds, the Summary sheet's rows (label -> value) and every table sheet.
-pub fn window_json(w: &WindowReport, as_of: DateTime<Utc>) -> Json {
+/// One window: its bounds, the Summary sheet's rows (label -> value), every table sheet,
+/// and where the numbers come from (`provenance`, when the report carries it; see
+/// [`sheets::provenance_json`]; `written_at` is now unless the provenance fixes it).
+pub fn window_json(
+    w: &WindowReport,
+    as_of: DateTime<Utc>,
+    provenance: Option<&Provenance>,
+) -> Json {
+    window_json_at(w, as_of, provenance.map(|p| (p, p.written_at_or_now())))
+}
+
+fn window_json_at(
+    w: &WindowReport,
+    as_of: DateTime<Utc>,
+    provenance: Option<(&Provenance, DateTime<Utc>)>,
+) -> Json {
     let mut summary = Map::new();
     for (label, value) in w.summary_rows(as_of) {
         let v = match value {
@@ -62,16 +76,25 @@ pub fn window_json(w: &WindowReport, as_of: DateTime<Utc>) -> Json {
     out.insert("end".into(), time(w.window.end));
     out.insert(sheets::SUMMARY.into(), Json::Object(summary));
     out.insert("sheets".into(), Json::Object(tables));
+    if let Some((p, written_at)) = provenance {
+        out.insert("provenance".into(), sheets::provenance_json(p, written_at));
+    }
     Json::Object(out)
 }
 
-/// Both windows: `{"as_of": …, "windows": {"6m": …, "1y": …}}`.
+/// Both windows: `{"as_of": …, "windows": {"6m": …, "1y": …}}`, each window with the
+/// report's provenance.
 pub fn report_json(report: &Report) -> Json {
+    // One moment for both windows: they are one document.
+    let provenance = report
+        .provenance
+        .as_ref()
+        .map(|p| (p, p.written_at_or_now()));
     let mut windows = Map::new();
     for kind in WindowKind::ALL {
         windows.insert(
             window_key(kind).to_owned(),
-            window_json(report.window(kind), report.as_of),
+            window_json_at(report.window(kind), report.as_of, provenance),
         );
     }
     let mut out = Map::new();

@@ -16,7 +16,10 @@ use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::identity::Rule;
 use crate::model::Interaction;
-use crate::report::{EntityTypeRow, ProjectRow, SyncedRow, SystemUserCount, UserRow, WindowReport};
+use crate::report::{
+    EntityTypeRow, ProjectRow, Provenance, Source, SyncedRow, SystemUserCount, UserRow,
+    WindowReport,
+};
 
 /// Several values in one cell are joined with this (SPEC §5).
 pub const SEP: &str = ", ";
@@ -432,6 +435,81 @@ pub static DETAILED_USER_REPORT: Sheet<UserRow> = Sheet {
 pub const SUMMARY: &str = "Summary";
 /// The Summary sheet's two headers.
 pub const SUMMARY_HEADERS: [&str; 2] = ["Metric", "Value"];
+
+/// The Summary sheet's provenance block (SPEC §5), below the counts and a blank row: a
+/// table of the connectors the numbers come from, with this header row, then
+/// [`provenance_facts`]. The workbook, the terminal UI's Summary view and the JSON's
+/// `provenance.sources` read this description.
+pub static SOURCES: Sheet<Source, Provenance> = Sheet {
+    name: "Sources",
+    columns: &[
+        text("Sources", "Source", 30, |s| Value::Text(&s.name)),
+        text("Kind", "Kind", 16, |s| Value::Text(&s.kind)),
+        text("Last Collection", "Last collection", 60, |s| {
+            Value::Text(&s.outcome)
+        }),
+        time("Collected At (UTC)", "Collected", |s| {
+            Value::Time(s.collected_at())
+        }),
+        count("Records Received", "Records", |s| {
+            Value::Count(s.last.as_ref().map_or(0, |c| c.received))
+        }),
+        time("Last Good Collection (UTC)", "Last ok", |s| {
+            Value::Time(s.last_ok_at())
+        }),
+    ],
+    rows: |p| p.sources.iter().collect(),
+};
+
+/// Labels of the facts below the Sources table.
+pub const PARTIAL_REPORT: &str = "Partial Report";
+pub const DEMO_DATA: &str = "Demo data";
+pub const TALLY_VERSION: &str = "Tally Version";
+pub const WRITTEN_AT: &str = "Written At (UTC)";
+
+/// A value of [`provenance_facts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fact {
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// The rows below the Sources table, label and value, in order: a `Partial Report` row
+/// per connector whose data may be incomplete (saying what the report holds of it),
+/// `Demo data` when the numbers come from the demo data set, the tally version and when
+/// the file was written (`written_at`: the writer's moment).
+pub fn provenance_facts(p: &Provenance, written_at: DateTime<Utc>) -> Vec<(&'static str, Fact)> {
+    let mut facts: Vec<(&'static str, Fact)> = p
+        .incomplete()
+        .map(|s| (PARTIAL_REPORT, Fact::Text(s.holds())))
+        .collect();
+    if p.demo {
+        facts.push((
+            DEMO_DATA,
+            Fact::Text("Yes: the built-in demo data set, not your systems".to_owned()),
+        ));
+    }
+    facts.push((TALLY_VERSION, Fact::Text(p.version.clone())));
+    facts.push((WRITTEN_AT, Fact::Time(written_at)));
+    facts
+}
+
+/// The provenance as JSON: `sources` (rows keyed by [`SOURCES`]' headers), `partial`
+/// (the texts of the `Partial Report` rows; empty when the report is complete),
+/// `demo_data`, `tally_version` and `written_at`.
+pub fn provenance_json(p: &Provenance, written_at: DateTime<Utc>) -> serde_json::Value {
+    let partial: Vec<serde_json::Value> = p
+        .incomplete()
+        .map(|s| serde_json::Value::from(s.holds()))
+        .collect();
+    serde_json::json!({
+        "sources": SOURCES.json_rows(p),
+        "partial": partial,
+        "demo_data": p.demo,
+        "tally_version": p.version,
+        "written_at": Value::Time(Some(written_at)).to_json(),
+    })
+}
 
 /// The names of a Usage Report workbook's sheets, in order (SPEC §5).
 pub fn usage_report_sheet_names() -> [&'static str; 6] {

@@ -81,6 +81,15 @@ CREATE TABLE IF NOT EXISTS cursors (
     cursor TEXT NOT NULL,
     saved_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS collections (
+    connector TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    failure TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    last_ok_at INTEGER
+);
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -1626,6 +1635,118 @@ impl Batch<'_, '_> {
             .map_err(|e| self.err(e))?;
         self.open = false;
         Ok((self.counts, std::mem::take(&mut self.by_tag)))
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Collection outcomes (the provenance of a report: which connector last collected how)
+// ---------------------------------------------------------------------------------
+
+/// The `collections` table as in [`SCHEMA`]. Stores made before the table existed get it
+/// when an outcome is first recorded: a new table needs no schema version.
+const COLLECTIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS collections (
+    connector TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    failure TEXT,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    last_ok_at INTEGER
+);";
+
+/// How one connector's last collection went, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CollectionRecord {
+    pub connector: String,
+    pub kind: String,
+    /// `None` when the collection went well, else why it failed (the connector's error,
+    /// which never holds a secret).
+    pub failure: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub ended_at: DateTime<Utc>,
+    /// Records the connector sent in that collection.
+    pub received: u64,
+    /// The end of its last collection that went well, this one or an earlier one.
+    pub last_ok_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Records how each connector's last collection went, replacing what was recorded of
+    /// it before; the end of its last good collection is kept through failures. One
+    /// transaction: a reader sees all of them or none.
+    pub fn record_collections(&self, outcomes: &[CollectionRecord]) -> Result<(), StoreError> {
+        let run = || -> rusqlite::Result<()> {
+            self.conn.execute_batch(COLLECTIONS_TABLE)?;
+            let tx = self.conn.unchecked_transaction()?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO collections
+                         (connector, kind, failure, started_at, ended_at, received, last_ok_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, CASE WHEN ?3 IS NULL THEN ?5 ELSE ?7 END)
+                     ON CONFLICT (connector) DO UPDATE SET
+                         kind = excluded.kind,
+                         failure = excluded.failure,
+                         started_at = excluded.started_at,
+                         ended_at = excluded.ended_at,
+                         received = excluded.received,
+                         last_ok_at = CASE WHEN excluded.failure IS NULL
+                             THEN excluded.ended_at
+                             ELSE coalesce(collections.last_ok_at, excluded.last_ok_at) END",
+                )?;
+                for o in outcomes {
+                    stmt.execute(params![
+                        o.connector,
+                        o.kind,
+                        o.failure,
+                        to_millis(o.started_at),
+                        to_millis(o.ended_at),
+                        i64::try_from(o.received).unwrap_or(i64::MAX),
+                        o.last_ok_at.map(to_millis),
+                    ])?;
+                }
+            }
+            tx.commit()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    /// Every recorded collection outcome, by connector name; none in a store that never
+    /// recorded one.
+    pub fn collections(&self) -> Result<Vec<CollectionRecord>, StoreError> {
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'collections'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n > 0)
+            .map_err(|e| self.err(e))?;
+        if !exists {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT connector, kind, failure, started_at, ended_at, received, last_ok_at
+                 FROM collections ORDER BY connector",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(CollectionRecord {
+                    connector: r.get(0)?,
+                    kind: r.get(1)?,
+                    failure: r.get(2)?,
+                    started_at: from_millis(r.get(3)?),
+                    ended_at: from_millis(r.get(4)?),
+                    received: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+                    last_ok_at: r.get::<_, Option<i64>>(6)?.map(from_millis),
+                })
+            })
+            .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
     }
 }
 

@@ -304,6 +304,7 @@ fn sample_report() -> Report {
         as_of: as_of(),
         six_months: sample_window(WindowKind::SixMonths),
         one_year: sample_window(WindowKind::OneYear),
+        provenance: None,
     }
 }
 
@@ -334,6 +335,7 @@ fn many_users_report(n: usize) -> Report {
         as_of: as_of(),
         six_months: window_report(WindowKind::SixMonths, users(n), vec![], vec![], vec![]),
         one_year: window_report(WindowKind::OneYear, users(n), vec![], vec![], vec![]),
+        provenance: None,
     }
 }
 
@@ -889,6 +891,7 @@ fn empty_report_has_headers_only() {
         as_of: as_of(),
         six_months: empty(WindowKind::SixMonths),
         one_year: empty(WindowKind::OneYear),
+        provenance: None,
     };
     let bytes = usage_reports_bytes(&report).unwrap();
     for (kind, book) in books(&bytes) {

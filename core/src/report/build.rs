@@ -232,6 +232,7 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
         as_of: opts.as_of,
         six_months,
         one_year,
+        provenance: None,
     })
 }
 

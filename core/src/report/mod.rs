@@ -4,10 +4,12 @@ pub mod access;
 mod access_build;
 mod build;
 pub mod insights;
+mod provenance;
 mod types;
 
 pub use access_build::{
     access_insights, access_insights_from, read_access_insights, AccessOptions, ObservedIdentity,
 };
 pub use build::{build_report, read_report, window, ReportOptions};
+pub use provenance::{Provenance, Source};
 pub use types::*;

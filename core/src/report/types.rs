@@ -246,6 +246,9 @@ pub struct Report {
     pub as_of: DateTime<Utc>,
     pub six_months: WindowReport,
     pub one_year: WindowReport,
+    /// Where the numbers come from; the front ends add it to what the store gave
+    /// (`None` for a report built outside a tally run).
+    pub provenance: Option<super::Provenance>,
 }
 
 impl Report {

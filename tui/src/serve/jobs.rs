@@ -131,12 +131,13 @@ impl Jobs {
             options.as_of = as_of;
         }
         let store_path = self.setup.store_path.clone();
+        let spec = crate::service::SourcesSpec::of(&self.setup);
         let managed = self.setup.managed_domains();
         let as_of = options.as_of;
         let joined = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let started = Instant::now();
-            let report = report::read_report(&store_path, &options)
+            let report = crate::service::read_report(&store_path, &options, &spec)
                 .map_err(|e| format!("cannot build the report: {e}"))?;
             let built = started.elapsed();
             let insights = match key.kind {

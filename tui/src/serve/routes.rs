@@ -4,7 +4,7 @@
 //! |--------------------------------|-------|------------------------------------------|
 //! | `GET /health`                  | no    | JSON: up, and how collection stands      |
 //! | `GET /export/usage-reports`    | yes   | `Usage Reports.zip`, `?as_of=RFC3339`    |
-//! | `GET /api/summary?window=6m\|1y` | yes | JSON: the Summary sheet's numbers        |
+//! | `GET /api/summary?window=6m\|1y` | yes | JSON: the Summary sheet's numbers and sources |
 //! | `GET /api/report?window=6m\|1y`  | yes | JSON: one window, every sheet (SPEC §6)  |
 //! | `GET /api/insights`            | yes | JSON: the access insights (SPEC §9)      |
 //!
@@ -253,6 +253,10 @@ struct SummaryJson {
     unidentified_observations: u64,
     /// `Invalid Emails`
     invalid_emails: u64,
+    /// The Sources block below the counts: each connector and its last collection, the
+    /// `Partial Report` texts, `Demo data`, the tally version, when this answer was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provenance: Option<serde_json::Value>,
 }
 
 /// The window and `as_of` of a `?window=6m|1y&as_of=…` query, or the reason for a 400.
@@ -305,7 +309,11 @@ async fn report_window(
     let report = &computed.report;
     json_answer(
         report.as_of,
-        tally_core::report_json::window_json(report.window(kind), report.as_of),
+        tally_core::report_json::window_json(
+            report.window(kind),
+            report.as_of,
+            report.provenance.as_ref(),
+        ),
     )
 }
 
@@ -370,6 +378,10 @@ async fn summary(
         total_entities_synced: s.entities_synced,
         unidentified_observations: s.unidentified_observations,
         invalid_emails: s.invalid_emails,
+        provenance: report
+            .provenance
+            .as_ref()
+            .map(|p| tally_core::sheets::provenance_json(p, p.written_at_or_now())),
     };
     json_answer(report.as_of, body)
 }

@@ -107,6 +107,7 @@ impl App {
             shared: Shared {
                 demo: None,
                 config_path: None,
+                notice: None,
                 as_of,
                 log_path,
                 connectors,

@@ -35,13 +35,37 @@ pub fn draw(app: &App, frame: &mut Frame) {
 
 fn draw_title(app: &App, frame: &mut Frame, area: Rect) {
     let s = &app.shared;
-    let right = format!(" {} · as of {} UTC ", s.window.label(), minute(s.as_of));
-    let left = match (&s.demo, &s.config_path) {
-        (Some(reason), _) => format!(" tally · DEMO DATA ({reason})"),
-        (None, Some(p)) => format!(" tally · {}", p.display()),
-        (None, None) => " tally".to_owned(),
-    };
     let width = usize::from(area.width);
+    let place = match (&s.demo, &s.config_path) {
+        (Some(reason), _) => format!(" · {reason}"),
+        (None, Some(p)) => format!(" · {}", p.display()),
+        (None, None) => String::new(),
+    };
+    // The facts come before the file name, and when room runs out the name is cut first,
+    // then the window and the facts are said more shortly, so the facts stay whole.
+    let when = minute(s.as_of);
+    let long = title_facts(app, "DEMO DATA");
+    let short = title_facts(app, "DEMO");
+    let candidates = [
+        (
+            long.clone(),
+            format!(" {} · as of {when} UTC ", s.window.label()),
+        ),
+        (
+            long,
+            format!(" {} · as of {when} UTC ", window_short(s.window)),
+        ),
+        (
+            short.clone(),
+            format!(" {} · as of {when} UTC ", window_short(s.window)),
+        ),
+    ];
+    let (facts, right) = candidates
+        .iter()
+        .find(|(f, r)| width_of(f) + width_of(r) <= width)
+        .cloned()
+        .unwrap_or((short, format!(" {} · {when} ", window_short(s.window))));
+    let left = format!("{facts}{place}");
     let room = width.saturating_sub(width_of(&right));
     let left = fit(&left, room);
     let pad = room.saturating_sub(width_of(&left));
@@ -52,6 +76,49 @@ fn draw_title(app: &App, frame: &mut Frame, area: Rect) {
     ])
     .style(s.theme.bar_top);
     frame.render_widget(Paragraph::new(line), area);
+}
+
+fn window_short(kind: tally_core::report::WindowKind) -> &'static str {
+    match kind {
+        tally_core::report::WindowKind::SixMonths => "6m",
+        tally_core::report::WindowKind::OneYear => "1y",
+    }
+}
+
+/// The provenance in a few words, as the Summary sheet says it at length: the version,
+/// demo data, how many connectors and how many failed in their last collection (from the
+/// report's provenance once one is built, from this run's connectors before).
+fn title_facts(app: &App, demo: &str) -> String {
+    let s = &app.shared;
+    let provenance = s.built.as_ref().and_then(|b| b.report.provenance.as_ref());
+    let version = provenance.map_or(crate::service::VERSION, |p| p.version.as_str());
+    let mut out = format!(" tally {version}");
+    if s.demo.is_some() {
+        out.push_str(" · ");
+        out.push_str(demo);
+    }
+    let (configured, failed) = match provenance {
+        Some(p) => (p.configured(), p.failed()),
+        None => (
+            s.connectors.len(),
+            s.connectors
+                .iter()
+                .filter(|c| matches!(c.state, ConnectorState::Failed(_)))
+                .count(),
+        ),
+    };
+    out.push_str(&format!(
+        " · {configured} {}",
+        if configured == 1 {
+            "connector"
+        } else {
+            "connectors"
+        }
+    ));
+    if failed > 0 {
+        out.push_str(&format!(", {failed} failed"));
+    }
+    out
 }
 
 /// The tab texts: full titles if they fit, else short names, else numbers only but for

@@ -32,7 +32,6 @@ use crossterm::{cursor, execute};
 use futures_util::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
-use tally_core::collect;
 use tally_core::report::insights::insights;
 use tally_core::report::{self, ReportOptions, WindowKind};
 use tokio::sync::mpsc::{self, UnboundedSender};
@@ -183,6 +182,7 @@ struct Runner {
     stop: CancellationToken,
     setup: Arc<Setup>,
     managed_domains: Vec<String>,
+    sources: crate::service::SourcesSpec,
 }
 
 impl Runner {
@@ -198,20 +198,19 @@ impl Runner {
     fn collect(&self) {
         let tx = self.tx.clone();
         let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-        let run = collect::collect(
-            self.setup.store_path.clone(),
-            self.setup.connectors.clone(),
-            self.stop.clone(),
-            Some(events_tx),
-        );
+        let setup = Arc::clone(&self.setup);
+        let stop = self.stop.clone();
         tokio::spawn(async move {
+            // The service records each connector's outcome in the store, for the report's
+            // provenance.
+            let run = crate::service::collect(&setup, stop, Some(events_tx));
             let forward = async {
                 while let Some(event) = events_rx.recv().await {
                     let _ = tx.send(Action::Collected(event));
                 }
             };
             let (result, ()) = tokio::join!(run, forward);
-            let result = result.map_err(|e| e.to_string());
+            let result = result.map_err(|e| crate::service::one_line(&e));
             if let Err(e) = &result {
                 tracing::error!("collection failed: {e}");
             }
@@ -224,12 +223,14 @@ impl Runner {
         let path = self.setup.store_path.clone();
         let options = self.setup.options_now();
         let managed = self.managed_domains.clone();
+        let sources = self.sources.clone();
         tokio::spawn(async move {
             // Reading the store is blocking work: never on the UI task.
-            let result = tokio::task::spawn_blocking(move || build(&path, &options, &managed))
-                .await
-                .map_err(|e| e.to_string())
-                .and_then(|r| r);
+            let result =
+                tokio::task::spawn_blocking(move || build(&path, &options, &managed, &sources))
+                    .await
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| r);
             let _ = tx.send(match result {
                 Ok(built) => Action::ReportBuilt(Box::new(built)),
                 Err(e) => {
@@ -261,11 +262,16 @@ impl Runner {
     }
 }
 
-/// The report and both windows' insights, read from the store.
-pub fn build(path: &Path, options: &ReportOptions, managed: &[String]) -> Result<Built, String> {
+/// The report (with its provenance) and both windows' insights, read from the store.
+pub fn build(
+    path: &Path,
+    options: &ReportOptions,
+    managed: &[String],
+    sources: &crate::service::SourcesSpec,
+) -> Result<Built, String> {
     let started = Instant::now();
     let computed_at = chrono::Utc::now();
-    let report = report::read_report(path, options).map_err(|e| e.to_string())?;
+    let report = crate::service::read_report(path, options, sources).map_err(|e| e.to_string())?;
     let insights = WindowKind::ALL.map(|k| insights(report.window(k), managed));
     Ok(Built {
         report,
@@ -294,6 +300,8 @@ pub fn app_for(setup: &Setup, log_path: PathBuf) -> App {
         Source::Demo(reason) => app.shared.demo = Some(reason.clone()),
         Source::Config(p) => app.shared.config_path = Some(p.clone()),
     }
+    // Nothing to collect: say so rather than show a dashboard of zeros.
+    app.shared.notice = setup::no_connector_notice(setup);
     app
 }
 
@@ -303,11 +311,13 @@ async fn run(setup: Setup, log_path: PathBuf) -> anyhow::Result<()> {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let stop = CancellationToken::new();
     let managed_domains = setup.managed_domains();
+    let sources = crate::service::SourcesSpec::of(&setup);
     let runner = Runner {
         tx: tx.clone(),
         stop: stop.clone(),
         setup: Arc::new(setup),
         managed_domains,
+        sources,
     };
 
     let (mut terminal, _guard) = enter_terminal()?;

@@ -112,6 +112,8 @@ pub struct Shared {
     pub demo: Option<String>,
     /// The configuration file, when there is one.
     pub config_path: Option<PathBuf>,
+    /// Shown instead of the dashboard when there is nothing to collect (no connector).
+    pub notice: Option<String>,
     pub as_of: DateTime<Utc>,
     pub log_path: PathBuf,
     pub connectors: Vec<ConnectorRow>,

@@ -11,7 +11,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tally_core::collect::{CollectEvent, CollectSummary, ConnectorOutcome, ConnectorState};
 use tally_core::report::{ReportOptions, WindowKind};
-use tally_core::store::{Store, WriteCounts};
+use tally_core::store::{CollectionRecord, Store, WriteCounts};
 
 use super::app::{update, Action, App, Built, Collection, Command, ConnectorRow, Export};
 use super::draw::draw;
@@ -45,13 +45,58 @@ fn demo() -> Arc<Built> {
                 .expect("writer")
                 .write_all(&records)
                 .expect("records stored");
+            // How the two connectors of `app()` last went: demo well, sync-log failed after
+            // a good collection two days before.
+            let outcome = |name: &str, kind: &str, failure: Option<&str>, ended: DateTime<Utc>| {
+                CollectionRecord {
+                    connector: name.into(),
+                    kind: kind.into(),
+                    failure: failure.map(Into::into),
+                    started_at: ended - chrono::Duration::seconds(3),
+                    ended_at: ended,
+                    received: 12,
+                    last_ok_at: None,
+                }
+            };
+            let morning = as_of() - chrono::Duration::hours(2);
+            store
+                .record_collections(&[outcome(
+                    "sync-log",
+                    "jsonl",
+                    None,
+                    morning - chrono::Duration::days(2),
+                )])
+                .expect("recorded");
+            store
+                .record_collections(&[
+                    outcome("demo", "demo", None, morning),
+                    outcome(
+                        "sync-log",
+                        "jsonl",
+                        Some("records/log.jsonl: No such file or directory"),
+                        morning,
+                    ),
+                ])
+                .expect("recorded");
             drop(store);
+            let sources = crate::service::SourcesSpec {
+                configured: vec![
+                    ("demo".to_owned(), "demo".to_owned()),
+                    ("sync-log".to_owned(), "jsonl".to_owned()),
+                ],
+                demo: true,
+            };
             let mut built = super::build(
                 &path,
                 &ReportOptions::new(as_of()),
                 &["northwind.example".to_owned()],
+                &sources,
             )
             .expect("report builds");
+            // Fixed (as long as a real one), so the snapshots do not change with the version.
+            if let Some(p) = built.report.provenance.as_mut() {
+                p.version = "9.9.9".to_owned();
+            }
             // Fixed, so the snapshots do not change with the clock.
             built.computed_at = Utc
                 .with_ymd_and_hms(2026, 11, 1, 9, 30, 0)
@@ -846,7 +891,10 @@ fn the_screen_shows_the_numbers_the_report_holds() {
         .expect("headline shown");
     assert!(line.contains(&thousands(s.total_unique_users)), "{line}");
     assert!(s.total_unique_users >= 1000, "the demo shows a separator");
-    assert!(text.contains("DEMO DATA"), "title says demo data");
+    assert!(
+        text.lines().next().is_some_and(|t| t.contains("· DEMO ·")),
+        "title says demo data"
+    );
 }
 
 #[test]
@@ -1151,4 +1199,97 @@ fn snapshot_help_and_export_prompt() {
     key(&mut app, KeyCode::Esc);
     key(&mut app, KeyCode::Char('e'));
     snapshot("export_prompt_80x24", &app);
+}
+
+// ---- provenance and the no-connector notice ------------------------------------------
+
+#[test]
+fn the_title_says_version_demo_data_and_failed_connectors_at_80_columns() {
+    let app = loaded(80, 24);
+    let title = screen(&app).lines().next().unwrap_or_default().to_owned();
+    assert!(
+        title.contains("tally 9.9.9 · DEMO · 2 connectors, 1 failed"),
+        "{title}"
+    );
+    assert!(
+        title.contains("as of 2026-11-01 00:00 UTC"),
+        "as of stays: {title}"
+    );
+}
+
+#[test]
+fn a_failed_connector_says_when_it_was_last_collected() {
+    let app = loaded(120, 30);
+    let text = screen(&app);
+    assert!(
+        text.contains(
+            "✗ sync-log failed (last collected at 2026-10-29 22:00 UTC): records/log.jsonl"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_summary_view_lists_the_sources_and_says_the_report_is_partial() {
+    let mut app = loaded(120, 30);
+    go(&mut app, "Summary");
+    let text = screen(&app);
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle}:\n{text}"))
+            .to_owned()
+    };
+    let demo = line("│demo ");
+    assert!(
+        demo.contains("ok") && demo.contains("2026-10-31 22:00"),
+        "{demo}"
+    );
+    let log = line("│sync-log");
+    assert!(
+        log.contains("failed: records/log.jsonl") && log.contains("2026-10-29 22:00"),
+        "{log}"
+    );
+    assert!(line("Partial Report").contains("sync-log's last collection failed"));
+    assert!(line("Demo data").contains("Yes"));
+    assert!(line("Tally Version").contains("9.9.9"));
+    assert!(!text.contains("Written At"), "nothing is written on screen");
+}
+
+#[test]
+fn with_no_connector_the_ui_shows_a_notice_not_an_empty_dashboard() {
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("tally.toml");
+    std::fs::write(&config, "[store]\npath = \"t.db\"\n").expect("config");
+    let setup = crate::setup::setup(
+        Some(&config),
+        false,
+        Some(as_of()),
+        crate::setup::Fallback::Fail,
+    )
+    .expect("an empty configuration loads");
+    let mut app = super::app_for(&setup, PathBuf::from("/tmp/tally.log"));
+    update(&mut app, Action::Resize(80, 24));
+    let text = screen(&app);
+    assert!(text.contains("No connector"), "{text}");
+    assert!(text.contains("Nothing to collect"), "{text}");
+    assert!(text.contains("--demo"), "says how to go on:\n{text}");
+    assert!(
+        !text.contains("Total Unique Users"),
+        "no dashboard of zeros:\n{text}"
+    );
+}
+
+#[test]
+fn at_120_columns_the_title_says_demo_data_in_full() {
+    let app = loaded(120, 30);
+    let title = screen(&app).lines().next().unwrap_or_default().to_owned();
+    assert!(
+        title.contains("tally 9.9.9 · DEMO DATA · 2 connectors, 1 failed · --demo"),
+        "{title}"
+    );
+    assert!(
+        title.contains("Last 6 Months · as of 2026-11-01 00:00 UTC"),
+        "{title}"
+    );
 }

@@ -15,7 +15,7 @@ use super::{scroll_key, titled, waiting_lines, Cmd, View};
 use crate::ui::state::{Collection, ConnectorRow, Shared};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{
-    cell_left, cell_right, fit, share, spinner, stacked, thousands, width_of,
+    cell_left, cell_right, fit, minute, share, spinner, stacked, thousands, width_of,
 };
 
 /// Width of the progress bar in the connectors table.
@@ -44,13 +44,26 @@ pub struct Areas {
     pub chart: Rect,
 }
 
-/// Each connector's warning or failure as one line of text.
-fn problems(connectors: &[ConnectorRow]) -> Vec<(String, bool)> {
-    connectors
+/// Each connector's warning or failure as one line of text. A failure says, before its
+/// reason (which may be cut), when the connector was last collected well: the report
+/// still holds those records.
+fn problems(shared: &Shared) -> Vec<(String, bool)> {
+    let provenance = shared
+        .built
+        .as_ref()
+        .and_then(|b| b.report.provenance.as_ref());
+    shared
+        .connectors
         .iter()
         .filter_map(|c| match &c.state {
             ConnectorState::Failed(reason) => {
-                Some((format!("✗ {} failed: {reason}", c.name), true))
+                let source = provenance.and_then(|p| p.sources.iter().find(|s| s.name == c.name));
+                let earlier = match source.and_then(|s| s.last_ok_at()) {
+                    Some(t) => format!(" (last collected at {} UTC)", minute(t)),
+                    None if source.is_some() => " (no earlier collection)".to_owned(),
+                    None => String::new(),
+                };
+                Some((format!("✗ {} failed{earlier}: {reason}", c.name), true))
             }
             _ => c.last_problem.as_ref().map(|p| {
                 (
@@ -67,15 +80,27 @@ fn problems(connectors: &[ConnectorRow]) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// Rows a problem line takes when wrapped at `width`.
+/// Rows a problem line takes when wrapped at word boundaries at `width` (as the
+/// paragraph wraps it; a word longer than a row is broken).
 fn rows_of(text: &str, width: u16) -> usize {
-    width_of(text)
-        .div_ceil(usize::from(width.max(1)))
-        .clamp(1, PROBLEM_ROWS)
+    let width = usize::from(width.max(1));
+    let mut rows = 1;
+    let mut used = 0;
+    for word in text.split(' ') {
+        let w = width_of(word);
+        let need = if used == 0 { w } else { used + 1 + w };
+        if need <= width {
+            used = need;
+        } else {
+            rows += usize::from(used > 0) + w.saturating_sub(1) / width;
+            used = if w > width { w % width } else { w };
+        }
+    }
+    rows.clamp(1, PROBLEM_ROWS)
 }
 
 pub fn areas(body: Rect, shared: &Shared) -> Areas {
-    let problem_rows: usize = problems(&shared.connectors)
+    let problem_rows: usize = problems(shared)
         .iter()
         .map(|(p, _)| rows_of(p, body.width))
         .sum();
@@ -389,10 +414,24 @@ impl View for Dashboard {
 
     fn draw(&self, frame: &mut Frame, body: Rect, shared: &Shared) {
         let t = &shared.theme;
+        if let Some(notice) = &shared.notice {
+            let lines = vec![
+                Line::styled("Nothing to collect", t.failed),
+                Line::raw(""),
+                Line::raw(notice.clone()),
+            ];
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(titled(" No connector ".to_owned(), shared)),
+                body,
+            );
+            return;
+        }
         let a = areas(body, shared);
         frame.render_widget(Paragraph::new(status_line(shared)), a.status);
         self.draw_connectors(frame, a.connectors, shared);
-        let lines: Vec<Line> = problems(&shared.connectors)
+        let lines: Vec<Line> = problems(shared)
             .into_iter()
             .map(|(text, failed)| {
                 // What does not fit its rows ends in `…` rather than vanishing.

@@ -43,15 +43,55 @@ fn an_unknown_key_is_an_error_naming_it() {
     assert!(e.contains("unknown field `lookback`"), "{e}");
 }
 
+tally_http::http_settings! {
+    url_default = "public_api";
+    /// A connector whose system has a well-known address.
+    pub struct Hosted {
+        /// Its own link key.
+        #[serde(default)]
+        pub link_prefix: Option<String>,
+    }
+}
+
+fn public_api() -> String {
+    "https://api.example.com".to_string()
+}
+
 #[test]
-fn a_link_field_needs_its_system() {
-    let s = parse(serde_json::json!({
-        "url": "https://tracker.example", "token_env": "T", "link_field": "Jira key"
+fn a_url_default_applies_only_where_declared() {
+    let h: Hosted = serde_json::from_value(serde_json::json!({"token_env": "T"})).expect("valid");
+    assert_eq!(h.common().url, "https://api.example.com");
+    let e = parse(serde_json::json!({"token_env": "T"})).expect_err("url required");
+    assert!(e.contains("missing field `url`"), "{e}");
+}
+
+#[test]
+fn a_link_key_and_its_system_come_together() {
+    let h: Hosted = serde_json::from_value(serde_json::json!({
+        "token_env": "T", "link_prefix": "Jira:"
     }))
     .expect("parses");
-    let e = s
-        .checked("t", "API token", None)
-        .expect_err("link_system missing")
-        .to_string();
-    assert!(e.contains("link_system"), "{e}");
+    let e = tally_http::settings::link_pair(
+        "t",
+        "link_prefix",
+        h.link_prefix.is_some(),
+        h.common().link_system,
+        "name the prefix",
+    )
+    .expect_err("link_system missing")
+    .to_string();
+    assert_eq!(
+        e,
+        "configuration: connector 't': link_prefix needs link_system: the name of the other \
+         system as shown in reports (e.g. \"Jira\")"
+    );
+    let e =
+        tally_http::settings::link_pair("t", "link_prefix", false, Some("Jira"), "name the prefix")
+            .expect_err("link key missing")
+            .to_string();
+    assert!(
+        e.ends_with("link_system is set without link_prefix: name the prefix"),
+        "{e}"
+    );
+    assert!(tally_http::settings::link_pair("t", "link_prefix", true, Some("Jira"), "").is_ok());
 }

@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Duration as Days, Utc};
 use serde::{Deserialize, Serialize};
 use tally_http::links::link_target;
-use tally_http::{CancellationToken, HttpClient, HttpError};
+use tally_http::{CancellationToken, HttpClient, HttpError, Observations};
 use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
-    UserObservation,
 };
 
 use crate::people::{account_of, field, join, time, Envelope, People, Person, Row, USER_FIELDS};
@@ -449,30 +448,10 @@ impl<'a> Collector<'a> {
                 entity_type: Some(table_label(table)),
                 entity_id: field(row, "number").unwrap_or(id).to_string(),
             };
-            let mut seen: HashSet<(String, Interaction, DateTime<Utc>)> = HashSet::new();
+            // One observation per person, interaction and moment within a record.
+            let mut obs = Observations::new(&entity);
             let mut push = |p: Option<Person>, interaction: Interaction, at: DateTime<Utc>| {
-                let Some(p) = p else { return };
-                let who = p
-                    .username
-                    .clone()
-                    .or_else(|| p.display_name.clone())
-                    .unwrap_or_default()
-                    .to_lowercase();
-                if !seen.insert((who, interaction, at)) {
-                    return;
-                }
-                out.push(Record::User(UserObservation {
-                    system: self.system.clone(),
-                    at,
-                    email: p.email,
-                    username: p.username,
-                    display_name: p.display_name,
-                    interaction,
-                    project: entity.project.clone(),
-                    entity_type: entity.entity_type.clone(),
-                    entity_id: Some(entity.entity_id.clone()),
-                    service_account: p.service_account,
-                }));
+                obs.push_some(p, interaction, at)
             };
             let people = &self.people;
             if let (Some(who), Some(at)) =
@@ -522,6 +501,7 @@ impl<'a> Collector<'a> {
                     }
                 }
             }
+            out.extend(obs.into_records());
             if let Some(key) = field(row, s.link_field.trim()) {
                 let other = s
                     .link_system

@@ -64,14 +64,16 @@ enum Related {
     Journal,
     Attachments,
     Audit,
+    Mentions,
 }
 
 impl Related {
-    fn table(self) -> &'static str {
+    fn table(self, s: &Settings) -> &str {
         match self {
             Related::Journal => "sys_journal_field",
             Related::Attachments => "sys_attachment",
             Related::Audit => "sys_audit",
+            Related::Mentions => s.mention_table.trim(),
         }
     }
 }
@@ -334,15 +336,14 @@ impl<'a> Collector<'a> {
         if self.closed.contains(&kind) {
             return Ok(Vec::new());
         }
-        match self.all(cancel, kind.table(), &query, fields).await {
+        let table = kind.table(self.settings);
+        match self.all(cancel, table, &query, fields).await {
             Ok(rows) => Ok(rows),
             Err(e) if matches!(e.status(), Some(401 | 403)) => {
                 self.closed.insert(kind);
                 ctx.warn(format!(
-                    "{} cannot be read by the integration user, so its interactions are \
-                     missing (grant read access to {}): {e}",
-                    kind.table(),
-                    kind.table()
+                    "{table} cannot be read by the integration user, so its interactions are \
+                     missing (grant read access to {table}): {e}"
                 ))
                 .await?;
                 Ok(Vec::new())
@@ -408,6 +409,22 @@ impl<'a> Collector<'a> {
             Vec::new()
         };
 
+        let mentions = if s.mentions {
+            self.related(
+                ctx,
+                cancel,
+                Related::Mentions,
+                format!(
+                    "table={table}^documentIN{ids}^sys_created_on>={since_text}^\
+                     ORDERBYsys_created_on^ORDERBYsys_id"
+                ),
+                "document,table,user,sys_created_on",
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+
         let mapped = |f: &str| s.mapped_fields.iter().any(|m| m.trim() == f);
         // Who to look up in sys_user: user names (creators, updaters, writers) and the
         // sys_ids of reference fields and assignment moves.
@@ -430,6 +447,13 @@ impl<'a> Collector<'a> {
         for r in journal.iter().chain(&attachments) {
             names.extend(field(r, "sys_created_by").map(str::to_string));
         }
+        // A mention names the mentioned user by sys_id.
+        user_ids.extend(
+            mentions
+                .iter()
+                .filter_map(|m| field(m, "user"))
+                .map(str::to_string),
+        );
         for r in &audit {
             names.extend(field(r, "user").map(str::to_string));
             if field(r, "fieldname").is_some_and(mapped) {
@@ -499,6 +523,11 @@ impl<'a> Collector<'a> {
                     if let Some(user) = field(a, "newvalue") {
                         push(people.by_id(user), Interaction::MappedUserField, at);
                     }
+                }
+            }
+            for m in mentions.iter().filter(|m| field(m, "document") == Some(id)) {
+                if let (Some(user), Some(at)) = (field(m, "user"), time(m, "sys_created_on")) {
+                    push(people.by_id(user), Interaction::Mention, at);
                 }
             }
             out.extend(obs.into_records());

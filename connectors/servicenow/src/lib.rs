@@ -74,6 +74,15 @@ tally_http::http_settings! {
         /// Read the audit history (`sys_audit`; default true).
         #[serde(default = "yes")]
         pub audit: bool,
+        /// Read `@` mentions of the collected records from `mention_table` (default true);
+        /// a table the integration user may not read is a warning.
+        #[serde(default = "yes")]
+        pub mentions: bool,
+        /// The table with one record per `@` mention: `document` (the mentioning record's
+        /// `sys_id`), `table`, `user` (the mentioned `sys_user`), `sys_created_on`
+        /// (default `live_mention`).
+        #[serde(default = "default_mention_table")]
+        pub mention_table: String,
         /// Read `sys_user` into `account` records (default true).
         #[serde(default = "yes")]
         pub directory: bool,
@@ -97,6 +106,10 @@ fn default_mapped_fields() -> Vec<String> {
 
 fn default_link_field() -> String {
     "correlation_id".to_string()
+}
+
+fn default_mention_table() -> String {
+    "live_mention".to_string()
 }
 
 fn default_link_system_field() -> String {
@@ -177,6 +190,13 @@ fn check(name: &str, settings: &Settings) -> Result<(), ConnectorError> {
                 "{key}: {value:?} is not a ServiceNow field name"
             )));
         }
+    }
+    if !is_name(settings.mention_table.trim()) {
+        return Err(config(format!(
+            "mention_table: {:?} is not a ServiceNow table name (letters, digits and _ only, \
+             e.g. \"live_mention\")",
+            settings.mention_table
+        )));
     }
     Ok(())
 }

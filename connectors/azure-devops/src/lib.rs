@@ -47,6 +47,15 @@ impl tally_model::ConnectorFactory for Factory {
 }
 
 tally_http::http_settings! {
+    mapped_fields = "default_mapped_fields", "Identity fields whose people are `mapped_user_field` \
+        observations (reference names, e.g. `System.AssignedTo`, \
+        `Microsoft.VSTS.Common.ActivatedBy`, `Custom.Reviewer`). \
+        `System.CreatedBy`/`System.ChangedBy` are always `updater`.";
+    link_field = "A field (reference name) holding the linked entity's key in another system, e.g. \
+        `Custom.JiraKey`.";
+    directory = "Read the organization's users (User Entitlements API, Services only) into \
+        `account` records at every run (default true). The token needs the scope Member \
+        Entitlement Management (Read) `vso.memberentitlementmanagement`.";
     /// `[[connector]] kind = "azure-devops"`, without `name` and `kind` (the config layer
     /// removes them). Unknown keys are errors.
     ///
@@ -60,11 +69,6 @@ tally_http::http_settings! {
         /// Project names to read. Empty: every project of the organization/collection.
         #[serde(default)]
         pub projects: Vec<String>,
-        /// Identity fields whose people are `mapped_user_field` observations (reference
-        /// names, e.g. `System.AssignedTo`, `Microsoft.VSTS.Common.ActivatedBy`,
-        /// `Custom.Reviewer`). `System.CreatedBy`/`System.ChangedBy` are always `updater`.
-        #[serde(default = "default_mapped_fields")]
-        pub mapped_fields: Vec<String>,
         /// Read each changed work item's comments (comment authors, @mentions). One request
         /// per changed work item.
         #[serde(default = "default_true")]
@@ -76,20 +80,11 @@ tally_http::http_settings! {
         /// Server: report `DOMAIN\login` sign-in names as `domain\login` instead of `login`.
         #[serde(default)]
         pub keep_domain: bool,
-        /// A field (reference name) holding the linked entity's key in another system, e.g.
-        /// `Custom.JiraKey`.
-        #[serde(default)]
-        pub link_field: Option<String>,
         /// Hyperlinks (`Hyperlink`, and remote links `System.LinkTypes.Remote.*`) whose URL
         /// starts with this prefix link the work item to the entity named by the rest of the
         /// URL, e.g. `https://corp.atlassian.net/browse/` + `OPS-17`.
         #[serde(default)]
         pub link_url_prefix: Option<String>,
-        /// Read the organization's users (User Entitlements API, Services only) into `account`
-        /// records at every run (default true). The token needs the scope Member Entitlement
-        /// Management (Read) `vso.memberentitlementmanagement`.
-        #[serde(default = "default_true")]
-        pub directory: bool,
         /// Where the User Entitlements API is; default: `https://vsaex.dev.azure.com/<org>`
         /// for `url`.
         #[serde(default)]

@@ -33,6 +33,7 @@ pub const PUBLIC_API: &str = "https://api.github.com";
 
 tally_http::http_settings! {
     url_default = "default_url";
+    page_size = "Items per listing page (`per_page`, 1–100, default 100).";
     /// `[[connector]] kind = "github"`, without `name` and `kind` (the config layer removes
     /// them). Unknown keys are errors.
     ///
@@ -54,9 +55,6 @@ tally_http::http_settings! {
         /// manager's token.
         #[serde(default)]
         pub enterprise: Option<String>,
-        /// Items per listing page (`per_page`, 1–100, default 100).
-        #[serde(default = "tally_http::settings::default_page_size")]
-        pub page_size: u32,
         /// Look up each person's profile (`GET /users/{login}`) once per run for their name and
         /// public e-mail, and to tell `@mentions` of real accounts from other `@words`.
         #[serde(default = "yes")]

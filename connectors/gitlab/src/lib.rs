@@ -53,6 +53,10 @@ pub const MAPPED_FIELDS: [&str; 3] = ["assignees", "reviewers", "author"];
 
 tally_http::http_settings! {
     url_default = "default_url";
+    page_size = "Items per listing page (`per_page`, 1–100; default 100, GitLab's maximum).";
+    mapped_fields = "default_mapped_fields", "User fields whose people are `mapped_user_field` \
+        observations: `assignees`, `reviewers`, `author`.";
+    directory = "Read the user directory into `account` records (default true).";
     /// `[[connector]] kind = "gitlab"`, without `name` and `kind` (the config layer removes
     /// them). Unknown keys are errors.
     ///
@@ -68,10 +72,6 @@ tally_http::http_settings! {
         /// Project paths or ids (`my-group/my-project`).
         #[serde(default)]
         pub projects: Vec<String>,
-        /// User fields whose people are `mapped_user_field` observations: `assignees`,
-        /// `reviewers`, `author`.
-        #[serde(default = "default_mapped_fields")]
-        pub mapped_fields: Vec<String>,
         /// Read merge requests as well as issues (default true).
         #[serde(default = "yes")]
         pub merge_requests: bool,
@@ -79,16 +79,10 @@ tally_http::http_settings! {
         /// GitLab 17.2 and later; default true).
         #[serde(default = "yes")]
         pub uploads: bool,
-        /// Read the user directory into `account` records (default true).
-        #[serde(default = "yes")]
-        pub directory: bool,
         /// Labels starting with this prefix name the linked entity in another system, e.g.
         /// `"Jira::"` for the scoped label `Jira::OPS-17`; each yields a `sync` record.
         #[serde(default)]
         pub link_label_prefix: Option<String>,
-        /// Items per listing page (`per_page`, 1–100; default 100, GitLab's maximum).
-        #[serde(default = "tally_http::settings::default_page_size")]
-        pub page_size: u32,
     }
 }
 

@@ -29,6 +29,11 @@ pub fn default_max_concurrency() -> usize {
     4
 }
 
+/// On unless switched off: `directory` and the like.
+pub fn default_true() -> bool {
+    true
+}
+
 /// Seconds allowed for one request: 60.
 pub fn default_timeout_secs() -> u64 {
     60
@@ -122,8 +127,19 @@ pub fn validate_common(connector: &str, s: &Common<'_>) -> Result<(), ConnectorE
 /// `page_size` too is the connector's own (not every API pages by a size), given to
 /// [`HttpSettings::checked`].
 ///
-/// A connector whose system has a well-known address writes `url_default = "fn_name";`
-/// before the struct (GitHub's public API, gitlab.com).
+/// Before the struct, in this order, a connector may ask for keys several connectors share
+/// but not all have, each with its own doc text:
+///
+/// - `url_default = "fn_name";`: `url` defaults to `fn_name()` (GitHub's public API,
+///   gitlab.com);
+/// - `page_size = "doc";`: `page_size: u32`, default 100 (check it with
+///   [`HttpSettings::checked`]);
+/// - `mapped_fields = "default_fn", "doc";`: `mapped_fields: Vec<String>`, the fields
+///   whose people are `mapped_user_field` observations;
+/// - `link_field = "doc";`: `link_field: Option<String>`, where an item holds the other
+///   side's key (check it with [`link_pair`]);
+/// - `directory = "doc";`: `directory: bool`, default true, whether the directory is
+///   read into `account` records.
 ///
 /// The struct implements [`HttpSettings`], so [`HttpSettings::common`] gives the common
 /// keys to [`validate_common`] and the client.
@@ -131,6 +147,10 @@ pub fn validate_common(connector: &str, s: &Common<'_>) -> Result<(), ConnectorE
 macro_rules! http_settings {
     (
         $(url_default = $url_default:literal;)?
+        $(page_size = $page_size_doc:literal;)?
+        $(mapped_fields = $mapped_default:literal, $mapped_doc:literal;)?
+        $(link_field = $link_field_doc:literal;)?
+        $(directory = $directory_doc:literal;)?
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
@@ -170,6 +190,26 @@ macro_rules! http_settings {
             /// The other side's project. Without it, a key like `OPS-17` gives `OPS`.
             #[serde(default)]
             pub link_project: Option<String>,
+            $(
+                #[doc = $page_size_doc]
+                #[serde(default = "tally_http::settings::default_page_size")]
+                pub page_size: u32,
+            )?
+            $(
+                #[doc = $mapped_doc]
+                #[serde(default = $mapped_default)]
+                pub mapped_fields: Vec<String>,
+            )?
+            $(
+                #[doc = $link_field_doc]
+                #[serde(default)]
+                pub link_field: Option<String>,
+            )?
+            $(
+                #[doc = $directory_doc]
+                #[serde(default = "tally_http::settings::default_true")]
+                pub directory: bool,
+            )?
             $(
                 $(#[$fmeta])*
                 pub $field: $ty,

@@ -95,3 +95,44 @@ fn a_link_key_and_its_system_come_together() {
     );
     assert!(tally_http::settings::link_pair("t", "link_prefix", true, Some("Jira"), "").is_ok());
 }
+
+tally_http::http_settings! {
+    page_size = "Items per page.";
+    mapped_fields = "default_mapped", "Fields whose people are mapped.";
+    link_field = "Where an item holds the other side's key.";
+    directory = "Read the directory.";
+    /// A connector that asks for the shared optional keys.
+    pub struct Full {
+        /// Its own key.
+        #[serde(default)]
+        pub queues: Vec<String>,
+    }
+}
+
+fn default_mapped() -> Vec<String> {
+    vec!["assignee".to_string()]
+}
+
+#[test]
+fn the_optional_shared_keys_come_with_their_defaults_and_only_where_asked() {
+    let f: Full = serde_json::from_value(serde_json::json!({
+        "url": "https://tracker.example", "token_env": "T"
+    }))
+    .expect("valid");
+    assert_eq!(f.page_size, 100);
+    assert_eq!(f.mapped_fields, ["assignee"]);
+    assert_eq!(f.link_field, None);
+    assert!(f.directory);
+    assert!(f.queues.is_empty());
+    let e = f
+        .checked("t", "API token", Some(0))
+        .expect_err("page_size 0")
+        .to_string();
+    assert!(e.contains("connector 't': page_size"), "{e}");
+    // Where not asked for, the key is unknown.
+    let e = parse(serde_json::json!({
+        "url": "https://tracker.example", "token_env": "T", "directory": false
+    }))
+    .expect_err("no directory key");
+    assert!(e.contains("unknown field `directory`"), "{e}");
+}

@@ -70,6 +70,15 @@ impl Flavor {
 }
 
 tally_http::http_settings! {
+    page_size = "Issues (and directory users) per page (1–100, default 100).";
+    mapped_fields = "default_mapped_fields", "Field ids whose people are `mapped_user_field` \
+        observations: `assignee`, `reporter`, or a user-picker custom field such as \
+        `customfield_10042` (single or multi user).";
+    link_field = "The id of the field holding the linked entity's key in another system, e.g. \
+        `customfield_10050`; an issue with a value yields a `sync` record.";
+    directory = "Read the user directory (Cloud `users/search`, Data Center `user/search`) into \
+        `account` records at every run (default true). Needs the global permission \"Browse \
+        users and groups\".";
     /// `[[connector]] kind = "jira"`, without `name` and `kind` (the config layer removes
     /// them). Unknown keys are errors.
     ///
@@ -89,24 +98,10 @@ tally_http::http_settings! {
         /// An extra JQL condition, ANDed with the project and time conditions (no `ORDER BY`).
         #[serde(default)]
         pub jql: Option<String>,
-        /// Field ids whose people are `mapped_user_field` observations: `assignee`,
-        /// `reporter`, or a user-picker custom field such as `customfield_10042` (single or
-        /// multi user).
-        #[serde(default = "default_mapped_fields")]
-        pub mapped_fields: Vec<String>,
-        /// The id of the field holding the linked entity's key in another system, e.g.
-        /// `customfield_10050`; an issue with a value yields a `sync` record.
-        #[serde(default)]
-        pub link_field: Option<String>,
         /// When the link field holds a URL, the prefix before the other side's key, e.g.
         /// `"https://dev.azure.com/fabrikam/_workitems/edit/"`.
         #[serde(default)]
         pub link_url_prefix: Option<String>,
-        /// Read the user directory (Cloud `users/search`, Data Center `user/search`) into
-        /// `account` records at every run (default true). Needs the global permission
-        /// "Browse users and groups".
-        #[serde(default = "default_true")]
-        pub directory: bool,
         /// Cloud: the Atlassian organization id (admin.atlassian.com/o/<orgId>/…). With
         /// `org_token_env`, the organization API adds account status, billing, last activity
         /// and products for managed accounts.
@@ -118,14 +113,7 @@ tally_http::http_settings! {
         /// Where the organization API is (default `https://api.atlassian.com`).
         #[serde(default = "default_org_api_url")]
         pub org_api_url: String,
-        /// Issues (and directory users) per page (1–100, default 100).
-        #[serde(default = "tally_http::settings::default_page_size")]
-        pub page_size: u32,
     }
-}
-
-fn default_true() -> bool {
-    true
 }
 
 fn default_org_api_url() -> String {

@@ -50,6 +50,15 @@ impl tally_model::ConnectorFactory for Factory {
 pub const API_KEY_HEADER: &str = "X-Redmine-API-Key";
 
 tally_http::http_settings! {
+    page_size = "Issues (and directory users) per listing page (default 100, Redmine's usual \
+        cap).";
+    mapped_fields = "default_mapped_fields", "User fields whose people are `mapped_user_field` \
+        observations: `assignee`, `watchers`, `author`, or the name of a custom field of \
+        format \"User\".";
+    link_field = "The name of an issue custom field holding the linked entity's key in another \
+        system (e.g. `\"Jira key\"`); an issue with a value yields a `sync` record.";
+    directory = "Read the users directory (`/users.json`, administrators only) and yield one \
+        `account` record per user at every run (default true).";
     /// `[[connector]] kind = "redmine"`, without `name` and `kind` (the config layer removes
     /// them). Unknown keys are errors. `url` is the Redmine root, e.g.
     /// `https://redmine.example.org` or `https://host/redmine`; with `user`, `token_env`
@@ -60,26 +69,7 @@ tally_http::http_settings! {
         /// included. Empty: every project the account can see.
         #[serde(default)]
         pub projects: Vec<String>,
-        /// User fields whose people are `mapped_user_field` observations: `assignee`,
-        /// `watchers`, `author`, or the name of a custom field of format "User".
-        #[serde(default = "default_mapped_fields")]
-        pub mapped_fields: Vec<String>,
-        /// The name of an issue custom field holding the linked entity's key in another
-        /// system (e.g. `"Jira key"`); an issue with a value yields a `sync` record.
-        #[serde(default)]
-        pub link_field: Option<String>,
-        /// Read the users directory (`/users.json`, administrators only) and yield one
-        /// `account` record per user at every run (default true).
-        #[serde(default = "yes")]
-        pub directory: bool,
-        /// Issues (and directory users) per listing page (default 100, Redmine's usual cap).
-        #[serde(default = "tally_http::settings::default_page_size")]
-        pub page_size: u32,
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_mapped_fields() -> Vec<String> {

@@ -45,6 +45,13 @@ impl tally_model::ConnectorFactory for Factory {
 const REST2: &str = "REST/2.0/";
 
 tally_http::http_settings! {
+    page_size = "Items per listing page (default 100, RT's cap).";
+    mapped_fields = "default_mapped_fields", "Ticket roles whose people are `mapped_user_field` \
+        observations: any of `Requestor`, `Owner`, `Cc`, `AdminCc`.";
+    link_field = "The name of a ticket custom field holding the linked entity's key in another \
+        system (e.g. `\"Jira key\"`); a ticket with a value yields a `sync` record.";
+    directory = "Read the user directory into `account` records (default true; needs the \
+        AdminUsers right).";
     /// `[[connector]] kind = "rt"`, without `name` and `kind` (the config layer removes
     /// them). Unknown keys are errors. `url` is the RT root, e.g. `https://rt.example.org` or
     /// `https://host/rt` (the connector adds `/REST/2.0/`; a URL already ending in it is
@@ -54,26 +61,7 @@ tally_http::http_settings! {
         /// Queue names to read. Empty: every queue the account can see.
         #[serde(default)]
         pub queues: Vec<String>,
-        /// Ticket roles whose people are `mapped_user_field` observations: any of
-        /// `Requestor`, `Owner`, `Cc`, `AdminCc`.
-        #[serde(default = "default_mapped_fields")]
-        pub mapped_fields: Vec<String>,
-        /// The name of a ticket custom field holding the linked entity's key in another
-        /// system (e.g. `"Jira key"`); a ticket with a value yields a `sync` record.
-        #[serde(default)]
-        pub link_field: Option<String>,
-        /// Items per listing page (default 100, RT's cap).
-        #[serde(default = "tally_http::settings::default_page_size")]
-        pub page_size: u32,
-        /// Read the user directory into `account` records (default true; needs the
-        /// AdminUsers right).
-        #[serde(default = "yes")]
-        pub directory: bool,
     }
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// The ticket roles RT has for people.

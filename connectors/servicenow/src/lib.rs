@@ -43,6 +43,10 @@ impl tally_model::ConnectorFactory for Factory {
 }
 
 tally_http::http_settings! {
+    page_size = "Records per page (`sysparm_limit`, 1–100; default 100).";
+    mapped_fields = "default_mapped_fields", "Reference fields to `sys_user` whose people are \
+        `mapped_user_field` observations.";
+    directory = "Read `sys_user` into `account` records (default true).";
     /// `[[connector]] kind = "servicenow"`, without `name` and `kind` (the config layer
     /// removes them). Unknown keys are errors.
     ///
@@ -55,9 +59,6 @@ tally_http::http_settings! {
         /// extending `task`.
         #[serde(default = "default_tables")]
         pub tables: Vec<String>,
-        /// Reference fields to `sys_user` whose people are `mapped_user_field` observations.
-        #[serde(default = "default_mapped_fields")]
-        pub mapped_fields: Vec<String>,
         /// The field holding the linked entity's id in the other system.
         #[serde(default = "default_link_field")]
         pub link_field: String,
@@ -83,12 +84,6 @@ tally_http::http_settings! {
         /// (default `live_mention`).
         #[serde(default = "default_mention_table")]
         pub mention_table: String,
-        /// Read `sys_user` into `account` records (default true).
-        #[serde(default = "yes")]
-        pub directory: bool,
-        /// Records per page (`sysparm_limit`, 1–100; default 100).
-        #[serde(default = "tally_http::settings::default_page_size")]
-        pub page_size: u32,
     }
 }
 

@@ -124,18 +124,10 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        if let Some(text) = ctx.cursor() {
-            match Cursor::parse(text) {
-                Some(c) => self.cursor = c,
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?
-                }
-            }
+        if let Some(c) =
+            tally_http::cursor::saved(ctx, self.settings.lookback_days, Cursor::parse).await?
+        {
+            self.cursor = c;
         }
         directory::collect(ctx, &self.client, &self.gate, &self.system, self.settings).await?;
         let window_start = Utc::now() - Days::days(i64::from(self.settings.lookback_days));

@@ -240,21 +240,9 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        let mut cursor = match ctx.cursor() {
-            None => Cursor::default(),
-            Some(text) => match Cursor::parse(text) {
-                Some(c) => c,
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?;
-                    Cursor::default()
-                }
-            },
-        };
+        let mut cursor = tally_http::cursor::saved(ctx, self.settings.lookback_days, Cursor::parse)
+            .await?
+            .unwrap_or_default();
         // First, so that a wrong or expired token fails the run with GitLab's own answer
         // before anything else is asked.
         let me: CurrentUser = self.api.get(&cancel, "user", &[]).await?;

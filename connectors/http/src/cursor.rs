@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use tally_model::{ConnectorContext, ConnectorError};
 
 /// The last second processed and the ids seen at it.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +62,29 @@ impl<Id: Serialize + DeserializeOwned + PartialEq + Clone> LastSecond<Id> {
             self.ids = vec![id.clone()];
         } else if at == self.at && !self.ids.contains(id) {
             self.ids.push(id.clone());
+        }
+    }
+}
+
+/// The cursor the previous run saved, read by `parse`. An unreadable one is a warning and
+/// `None`: the run reads the last `lookback_days` again rather than failing.
+pub async fn saved<C>(
+    ctx: &ConnectorContext,
+    lookback_days: u32,
+    parse: impl FnOnce(&str) -> Option<C>,
+) -> Result<Option<C>, ConnectorError> {
+    let Some(text) = ctx.cursor() else {
+        return Ok(None);
+    };
+    match parse(text) {
+        Some(c) => Ok(Some(c)),
+        None => {
+            ctx.warn(format!(
+                "the saved cursor {text:?} is not readable; reading the last {lookback_days} \
+                 days again"
+            ))
+            .await?;
+            Ok(None)
         }
     }
 }

@@ -202,21 +202,10 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        let saved = match ctx.cursor() {
-            None => None,
-            Some(text) => match Cursor::parse(text, CURSOR_KEY) {
-                Some(c) => Some(c),
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?;
-                    None
-                }
-            },
-        };
+        let saved = tally_http::cursor::saved(ctx, self.settings.lookback_days, |text| {
+            Cursor::parse(text, CURSOR_KEY)
+        })
+        .await?;
         let admin = self.check_account(ctx, &cancel).await?;
         if admin && self.settings.directory {
             self.read_directory(ctx, &cancel).await?;

@@ -175,21 +175,10 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        let saved = match ctx.cursor() {
-            None => None,
-            Some(text) => match Cursor::parse(text, CURSOR_KEY) {
-                Some(c) => Some(c),
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?;
-                    None
-                }
-            },
-        };
+        let saved = tally_http::cursor::saved(ctx, self.settings.lookback_days, |text| {
+            Cursor::parse(text, CURSOR_KEY)
+        })
+        .await?;
         self.check_server(&cancel).await?;
         let queue_clause = self.queue_clause(&cancel).await?;
         // Transactions and attachments older than the cursor were sent by an earlier run.

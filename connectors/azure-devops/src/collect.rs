@@ -13,7 +13,6 @@ use tally_http::links::{link_target, split_keys};
 use tally_http::{CancellationToken, HttpClient, TokenPager, TokenPaging, TokenSource, Url};
 use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
-    UserObservation,
 };
 use tokio::task::JoinSet;
 
@@ -617,18 +616,13 @@ fn observation(
     interaction: Interaction,
     at: DateTime<Utc>,
 ) -> Record {
-    Record::User(UserObservation {
+    let entity = EntityRef {
         system: system.to_string(),
-        at,
-        email: p.email,
-        username: p.username,
-        display_name: p.display_name,
-        interaction,
         project: item.project.clone(),
         entity_type: item.entity_type.clone(),
-        entity_id: Some(item.id.to_string()),
-        service_account: p.service_account,
-    })
+        entity_id: item.id.to_string(),
+    };
+    Record::User(tally_http::observation(&entity, p, interaction, at))
 }
 
 fn sync(s: &Shared, item: &Item, key: &str, at: DateTime<Utc>) -> Option<Record> {

@@ -9,14 +9,7 @@
 
 use serde_json::Value;
 
-/// The identifiers of one person, ready for a `UserObservation`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Person {
-    pub email: Option<String>,
-    pub username: Option<String>,
-    pub display_name: Option<String>,
-    pub service_account: bool,
-}
+pub use tally_http::Person;
 
 /// How a `DOMAIN\login` sign-in name becomes a username.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

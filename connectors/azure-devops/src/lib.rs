@@ -19,9 +19,8 @@ mod identity;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use tally_http::settings::{http_options, validate_common, Common};
-use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions, Url};
+use tally_http::settings::HttpSettings;
+use tally_http::{Auth, Configured, HttpClient, HttpOptions, Url};
 use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 pub use directory::{account, entitlements_base};
@@ -47,81 +46,54 @@ impl tally_model::ConnectorFactory for Factory {
     }
 }
 
-/// `[[connector]] kind = "azure-devops"`, without `name` and `kind` (the config layer
-/// removes them). Unknown keys are errors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The organization or collection URL: `https://dev.azure.com/fabrikam`,
-    /// `https://fabrikam.visualstudio.com`, or `https://tfs.corp.example/tfs/DefaultCollection`.
-    pub url: String,
-    /// For basic auth with a password (Server with NTLM-less basic auth). Usually unset:
-    /// a personal access token in `token_env` is sent with an empty user name.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The environment variable holding the personal access token (scope Work Items: Read,
-    /// `vso.work`).
-    pub token_env: String,
-    /// Project names to read. Empty: every project of the organization/collection.
-    #[serde(default)]
-    pub projects: Vec<String>,
-    /// How far back the first run reaches, in days.
-    #[serde(default = "tally_http::settings::default_lookback_days")]
-    pub lookback_days: u32,
-    /// Identity fields whose people are `mapped_user_field` observations (reference
-    /// names, e.g. `System.AssignedTo`, `Microsoft.VSTS.Common.ActivatedBy`,
-    /// `Custom.Reviewer`). `System.CreatedBy`/`System.ChangedBy` are always `updater`.
-    #[serde(default = "default_mapped_fields")]
-    pub mapped_fields: Vec<String>,
-    /// Read each changed work item's comments (comment authors, @mentions). One request
-    /// per changed work item.
-    #[serde(default = "default_true")]
-    pub comments: bool,
-    /// Read each changed work item's updates (attachment authors, hyperlinks for
-    /// `link_url_prefix`). One request per changed work item.
-    #[serde(default = "default_true")]
-    pub updates: bool,
-    /// Server: report `DOMAIN\login` sign-in names as `domain\login` instead of `login`.
-    #[serde(default)]
-    pub keep_domain: bool,
-    /// A field (reference name) holding the linked entity's key in another system, e.g.
-    /// `Custom.JiraKey`.
-    #[serde(default)]
-    pub link_field: Option<String>,
-    /// Hyperlinks (`Hyperlink`, and remote links `System.LinkTypes.Remote.*`) whose URL
-    /// starts with this prefix link the work item to the entity named by the rest of the
-    /// URL, e.g. `https://corp.atlassian.net/browse/` + `OPS-17`.
-    #[serde(default)]
-    pub link_url_prefix: Option<String>,
-    /// The system name of the other side, as shown in reports (e.g. `"Jira"`). Required
-    /// with `link_field` or `link_url_prefix`.
-    #[serde(default)]
-    pub link_system: Option<String>,
-    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
-    #[serde(default)]
-    pub link_project: Option<String>,
-    /// Read the organization's users (User Entitlements API, Services only) into `account`
-    /// records at every run (default true). The token needs the scope Member Entitlement
-    /// Management (Read) `vso.memberentitlementmanagement`.
-    #[serde(default = "default_true")]
-    pub directory: bool,
-    /// Where the User Entitlements API is; default: `https://vsaex.dev.azure.com/<org>`
-    /// for `url`.
-    #[serde(default)]
-    pub directory_url: Option<String>,
-    /// The REST API version: `7.1` (Services, Server 2022) by default; `6.0` for Server
-    /// 2020, `5.0` for Server 2019.
-    #[serde(default = "default_api_version")]
-    pub api_version: String,
-    /// Requests in flight at once (default 4).
-    #[serde(default = "tally_http::settings::default_max_concurrency")]
-    pub max_concurrency: usize,
-    /// Seconds allowed for one request (default 60).
-    #[serde(default = "tally_http::settings::default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The system name shown in reports; default: the connector's name.
-    #[serde(default)]
-    pub system: Option<String>,
+tally_http::http_settings! {
+    mapped_fields = "default_mapped_fields", "Identity fields whose people are `mapped_user_field` \
+        observations (reference names, e.g. `System.AssignedTo`, \
+        `Microsoft.VSTS.Common.ActivatedBy`, `Custom.Reviewer`). \
+        `System.CreatedBy`/`System.ChangedBy` are always `updater`.";
+    link_field = "A field (reference name) holding the linked entity's key in another system, e.g. \
+        `Custom.JiraKey`.";
+    directory = "Read the organization's users (User Entitlements API, Services only) into \
+        `account` records at every run (default true). The token needs the scope Member \
+        Entitlement Management (Read) `vso.memberentitlementmanagement`.";
+    /// `[[connector]] kind = "azure-devops"`, without `name` and `kind` (the config layer
+    /// removes them). Unknown keys are errors.
+    ///
+    /// `url`: The organization or collection URL: `https://dev.azure.com/fabrikam`,
+    /// `https://fabrikam.visualstudio.com`, or
+    /// `https://tfs.corp.example/tfs/DefaultCollection`. `user`: For basic auth with a
+    /// password (Server with NTLM-less basic auth). Usually unset: a personal access token
+    /// in `token_env` is sent with an empty user name. `token_env`: The environment
+    /// variable holding the personal access token (scope Work Items: Read, `vso.work`).
+    pub struct Settings {
+        /// Project names to read. Empty: every project of the organization/collection.
+        #[serde(default)]
+        pub projects: Vec<String>,
+        /// Read each changed work item's comments (comment authors, @mentions). One request
+        /// per changed work item.
+        #[serde(default = "default_true")]
+        pub comments: bool,
+        /// Read each changed work item's updates (attachment authors, hyperlinks for
+        /// `link_url_prefix`). One request per changed work item.
+        #[serde(default = "default_true")]
+        pub updates: bool,
+        /// Server: report `DOMAIN\login` sign-in names as `domain\login` instead of `login`.
+        #[serde(default)]
+        pub keep_domain: bool,
+        /// Hyperlinks (`Hyperlink`, and remote links `System.LinkTypes.Remote.*`) whose URL
+        /// starts with this prefix link the work item to the entity named by the rest of the
+        /// URL, e.g. `https://corp.atlassian.net/browse/` + `OPS-17`.
+        #[serde(default)]
+        pub link_url_prefix: Option<String>,
+        /// Where the User Entitlements API is; default: `https://vsaex.dev.azure.com/<org>`
+        /// for `url`.
+        #[serde(default)]
+        pub directory_url: Option<String>,
+        /// The REST API version: `7.1` (Services, Server 2022) by default; `6.0` for Server
+        /// 2020, `5.0` for Server 2019.
+        #[serde(default = "default_api_version")]
+        pub api_version: String,
+    }
 }
 
 fn default_mapped_fields() -> Vec<String> {
@@ -147,18 +119,7 @@ impl Settings {
             }
             .into())
         };
-        validate_common(
-            connector,
-            &Common {
-                url: &self.url,
-                token_env: &self.token_env,
-                secret: "personal access token",
-                lookback_days: self.lookback_days,
-                page_size: None,
-                max_concurrency: self.max_concurrency,
-                timeout_secs: self.timeout_secs,
-            },
-        )?;
+        self.checked(connector, "personal access token", None)?;
         let version_ok = {
             let mut parts = self.api_version.split('.');
             let (major, minor) = (parts.next(), parts.next());
@@ -223,17 +184,13 @@ impl Settings {
 /// Checks `settings` and makes the connector. The token is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let options = http_options(settings.timeout_secs, settings.max_concurrency);
+    let options = settings.http_options();
     Ok(Arc::new(AzureDevOpsConnector::new(
         name, settings, options,
     )?))
 }
 
-pub struct AzureDevOpsConnector {
-    name: String,
-    settings: Settings,
-    options: HttpOptions,
-}
+pub struct AzureDevOpsConnector(Configured<Settings>);
 
 impl AzureDevOpsConnector {
     /// Like [`build`], with the HTTP client's timeouts and retries given (tests shorten
@@ -243,35 +200,25 @@ impl AzureDevOpsConnector {
         settings: Settings,
         options: HttpOptions,
     ) -> Result<Self, ConnectorError> {
-        settings.validate(name)?;
-        Ok(AzureDevOpsConnector {
-            name: name.to_string(),
+        Ok(AzureDevOpsConnector(Configured::new(
+            name,
             settings,
             options,
-        })
+            |s| s.validate(name),
+        )?))
     }
 
     /// The system name in reports.
     pub fn system(&self) -> &str {
-        self.settings.system.as_deref().unwrap_or(&self.name)
+        &self.0.system
     }
 
     fn client(&self, base: &str) -> Result<HttpClient, ConnectorError> {
-        let s = &self.settings;
         // A PAT goes as basic auth with an empty user name, as Azure DevOps documents.
-        let auth = auth_from_settings(&self.name, s.user.as_deref(), Some(&s.token_env), |t| {
-            Auth::Basic {
-                user: String::new(),
-                secret: t,
-            }
-        })?;
-        Ok(HttpClient::new(
-            &self.name,
-            base,
-            auth,
-            Some(&s.token_env),
-            self.options.clone(),
-        )?)
+        self.0.client(base, |t| Auth::Basic {
+            user: String::new(),
+            secret: t,
+        })
     }
 }
 
@@ -284,6 +231,7 @@ impl AzureDevOpsConnector {
         url: &Url,
     ) -> Result<(), ConnectorError> {
         let base = match self
+            .0
             .settings
             .directory_url
             .clone()
@@ -302,7 +250,7 @@ impl AzureDevOpsConnector {
         };
         let client = self.client(&base)?;
         let rules = NameRules {
-            keep_domain: self.settings.keep_domain,
+            keep_domain: self.0.settings.keep_domain,
         };
         let cancel = ctx.shutdown().clone();
         match directory::read(&client, ctx, &cancel, self.system(), rules).await {
@@ -343,7 +291,7 @@ pub fn identities_base(url: &Url) -> String {
 #[async_trait]
 impl Connector for AzureDevOpsConnector {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn kind(&self) -> &str {
@@ -351,8 +299,8 @@ impl Connector for AzureDevOpsConnector {
     }
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
-        let client = self.client(&self.settings.url)?;
-        if self.settings.directory {
+        let client = self.client(&self.0.settings.url)?;
+        if self.0.settings.directory {
             self.read_directory(&ctx, client.base_url()).await?;
         }
         let identities = self.client(&identities_base(client.base_url()))?;
@@ -360,7 +308,7 @@ impl Connector for AzureDevOpsConnector {
             client,
             identities,
             self.system().to_string(),
-            &self.settings,
+            &self.0.settings,
         )
         .run(&ctx)
         .await

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tally_http::link_paging::{get, LinkPage, LinkPager};
 use tally_http::links::link_target;
+use tally_http::people::non_empty;
 use tally_http::rate_limit::RateLimitGate;
-use tally_http::{CancellationToken, HttpClient, HttpError};
+use tally_http::{CancellationToken, HttpClient, HttpError, Person};
 use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
-    UserObservation,
 };
 
 use crate::api::{
@@ -73,18 +73,14 @@ impl Stream {
 
 /// Who a GitHub account is, as far as the token may see. GitHub shows an e-mail address
 /// only when the person made one public.
-#[derive(Debug, Clone)]
-pub(crate) struct Person {
-    pub login: String,
-    pub name: Option<String>,
-    pub email: Option<String>,
-    pub bot: bool,
-}
-
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+fn person(login: String, name: Option<String>, email: Option<String>, bot: bool) -> Person {
+    Person {
+        id: None,
+        username: Some(login),
+        email,
+        display_name: name,
+        service_account: bot,
+    }
 }
 
 /// GitHub's placeholder for deleted accounts: nobody to count.
@@ -128,18 +124,10 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        if let Some(text) = ctx.cursor() {
-            match Cursor::parse(text) {
-                Some(c) => self.cursor = c,
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?
-                }
-            }
+        if let Some(c) =
+            tally_http::cursor::saved(ctx, self.settings.lookback_days, Cursor::parse).await?
+        {
+            self.cursor = c;
         }
         directory::collect(ctx, &self.client, &self.gate, &self.system, self.settings).await?;
         let window_start = Utc::now() - Days::days(i64::from(self.settings.lookback_days));
@@ -528,7 +516,9 @@ impl<'a> Collector<'a> {
         obs: Observations,
         out: &mut Vec<Record>,
     ) -> Result<(), HttpError> {
-        let mut seen: HashSet<(String, Interaction, DateTime<Utc>)> = HashSet::new();
+        // One observation per person, interaction and moment within an entity: assignee
+        // and requested reviewer at once is one mapped-field observation.
+        let mut emitted = tally_http::Observations::new(&obs.entity);
         for (user, interaction, at, app) in obs.users {
             // Deleted accounts, and organisations (the actor of some events), are nobody
             // to count.
@@ -543,19 +533,19 @@ impl<'a> Collector<'a> {
             } else {
                 self.profile(cancel, &user.login).await?
             };
-            let person = Person {
-                login: user.login.clone(),
-                name: profile
+            let person = person(
+                user.login.clone(),
+                profile
                     .as_ref()
                     .and_then(|p| non_empty(p.name.as_deref()))
                     .or_else(|| non_empty(user.name.as_deref())),
-                email: profile
+                profile
                     .as_ref()
                     .and_then(|p| non_empty(p.email.as_deref()))
                     .or_else(|| non_empty(user.email.as_deref())),
-                bot: bot || app,
-            };
-            self.push(out, &mut seen, &obs.entity, person, interaction, at);
+                bot || app,
+            );
+            emitted.push(person, interaction, at);
         }
         for (login, at) in obs.mentions {
             if login.eq_ignore_ascii_case(GHOST) {
@@ -566,61 +556,22 @@ impl<'a> Collector<'a> {
                 // notifies nobody.
                 match self.profile(cancel, &login).await? {
                     Some(p) if matches!(p.kind.as_deref(), None | Some("User") | Some("Bot")) => {
-                        Person {
-                            login: p.login.clone(),
-                            name: non_empty(p.name.as_deref()),
-                            email: non_empty(p.email.as_deref()),
-                            bot: p.kind.as_deref() == Some("Bot"),
-                        }
+                        person(
+                            p.login.clone(),
+                            non_empty(p.name.as_deref()),
+                            non_empty(p.email.as_deref()),
+                            p.kind.as_deref() == Some("Bot"),
+                        )
                     }
                     _ => continue,
                 }
             } else {
-                Person {
-                    login,
-                    name: None,
-                    email: None,
-                    bot: false,
-                }
+                person(login, None, None, false)
             };
-            self.push(
-                out,
-                &mut seen,
-                &obs.entity,
-                person,
-                Interaction::Mention,
-                at,
-            );
+            emitted.push(person, Interaction::Mention, at);
         }
+        out.extend(emitted.into_records());
         Ok(())
-    }
-
-    fn push(
-        &self,
-        out: &mut Vec<Record>,
-        seen: &mut HashSet<(String, Interaction, DateTime<Utc>)>,
-        entity: &EntityRef,
-        person: Person,
-        interaction: Interaction,
-        at: DateTime<Utc>,
-    ) {
-        // One observation per person, interaction and moment within an entity: assignee
-        // and requested reviewer at once is one mapped-field observation.
-        if !seen.insert((person.login.to_lowercase(), interaction, at)) {
-            return;
-        }
-        out.push(Record::User(UserObservation {
-            system: self.system.clone(),
-            at,
-            email: person.email,
-            username: Some(person.login),
-            display_name: person.name,
-            interaction,
-            project: entity.project.clone(),
-            entity_type: entity.entity_type.clone(),
-            entity_id: Some(entity.entity_id.clone()),
-            service_account: person.bot,
-        }));
     }
 
     /// The public profile of `login`, once per run; `None` when there is no such account

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tally_http::link_paging::LinkPager;
+use tally_http::people::non_empty;
 use tally_http::rate_limit::RateLimitGate;
 use tally_http::{CancellationToken, HttpClient, HttpError};
 use tally_model::{Account, AccountStatus, ConnectorContext, ConnectorError, Record, TwoStep};
@@ -270,10 +271,4 @@ impl Directory<'_> {
         }
         Ok(())
     }
-}
-
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }

@@ -19,9 +19,8 @@ mod text;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use tally_http::settings::{http_options, validate_common, Common};
-use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions};
+use tally_http::settings::{link_pair, HttpSettings};
+use tally_http::{Auth, Configured, HttpClient, HttpOptions};
 use tally_model::{BuildContext, Connector, ConnectorContext, ConnectorError, ConnectorFactory};
 
 pub use text::{mentioned_logins, Uploads};
@@ -32,65 +31,40 @@ pub const KIND: &str = "github";
 /// The REST API of github.com (and of GitHub Enterprise Cloud).
 pub const PUBLIC_API: &str = "https://api.github.com";
 
-/// `[[connector]] kind = "github"`, without `name` and `kind` (the config layer removes
-/// them). Unknown keys are errors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The REST API root: `https://api.github.com` (default) or, for GitHub Enterprise
-    /// Server, `https://HOST/api/v3`.
-    #[serde(default = "default_url")]
-    pub url: String,
-    /// A login for HTTP basic auth (then `token_env` holds that user's token). Without it,
-    /// the token is sent as `Authorization: Bearer` (recommended).
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The environment variable holding the personal access token (or app token).
-    pub token_env: String,
-    /// An organisation: every repository it has that the token can see, and its members
-    /// and outside collaborators as the directory.
-    #[serde(default)]
-    pub org: Option<String>,
-    /// Repositories as `owner/name`, in addition to (or instead of) `org`'s.
-    #[serde(default)]
-    pub repos: Vec<String>,
-    /// An enterprise slug: its consumed licences (`GET /enterprises/{enterprise}/
-    /// consumed-licenses`) complete the directory. Needs an enterprise owner's or billing
-    /// manager's token.
-    #[serde(default)]
-    pub enterprise: Option<String>,
-    /// How far back the first run reaches, in days of `updated_at`.
-    #[serde(default = "tally_http::settings::default_lookback_days")]
-    pub lookback_days: u32,
-    /// Items per listing page (`per_page`, 1–100, default 100).
-    #[serde(default = "tally_http::settings::default_page_size")]
-    pub page_size: u32,
-    /// Look up each person's profile (`GET /users/{login}`) once per run for their name and
-    /// public e-mail, and to tell `@mentions` of real accounts from other `@words`.
-    #[serde(default = "yes")]
-    pub profiles: bool,
-    /// An issue body line starting with this text (case-insensitive), or a label starting
-    /// with it, holds the linked entity's key in another system (e.g. `"Jira:"` for a line
-    /// `Jira: OPS-17` or a label `Jira:OPS-17`); such an issue yields a `sync` record.
-    #[serde(default)]
-    pub link_prefix: Option<String>,
-    /// The system name of the other side, as shown in reports (e.g. `"Jira"`). Required
-    /// with `link_prefix`.
-    #[serde(default)]
-    pub link_system: Option<String>,
-    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
-    #[serde(default)]
-    pub link_project: Option<String>,
-    /// Requests in flight at once (default 4). The connector itself asks one thing at a
-    /// time, as GitHub asks integrations to, so this only bounds the client.
-    #[serde(default = "tally_http::settings::default_max_concurrency")]
-    pub max_concurrency: usize,
-    /// Seconds allowed for one request (default 60).
-    #[serde(default = "tally_http::settings::default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The system name shown in reports; default: the connector's name.
-    #[serde(default)]
-    pub system: Option<String>,
+tally_http::http_settings! {
+    url_default = "default_url";
+    page_size = "Items per listing page (`per_page`, 1–100, default 100).";
+    /// `[[connector]] kind = "github"`, without `name` and `kind` (the config layer removes
+    /// them). Unknown keys are errors.
+    ///
+    /// `url`: The REST API root: `https://api.github.com` (default) or, for GitHub
+    /// Enterprise Server, `https://HOST/api/v3`. `user`: A login for HTTP basic auth (then
+    /// `token_env` holds that user's token). Without it, the token is sent as
+    /// `Authorization: Bearer` (recommended). `token_env`: The environment variable holding
+    /// the personal access token (or app token).
+    pub struct Settings {
+        /// An organisation: every repository it has that the token can see, and its members
+        /// and outside collaborators as the directory.
+        #[serde(default)]
+        pub org: Option<String>,
+        /// Repositories as `owner/name`, in addition to (or instead of) `org`'s.
+        #[serde(default)]
+        pub repos: Vec<String>,
+        /// An enterprise slug: its consumed licences (`GET /enterprises/{enterprise}/
+        /// consumed-licenses`) complete the directory. Needs an enterprise owner's or billing
+        /// manager's token.
+        #[serde(default)]
+        pub enterprise: Option<String>,
+        /// Look up each person's profile (`GET /users/{login}`) once per run for their name and
+        /// public e-mail, and to tell `@mentions` of real accounts from other `@words`.
+        #[serde(default = "yes")]
+        pub profiles: bool,
+        /// An issue body line starting with this text (case-insensitive), or a label starting
+        /// with it, holds the linked entity's key in another system (e.g. `"Jira:"` for a line
+        /// `Jira: OPS-17` or a label `Jira:OPS-17`); such an issue yields a `sync` record.
+        #[serde(default)]
+        pub link_prefix: Option<String>,
+    }
 }
 
 fn default_url() -> String {
@@ -123,18 +97,7 @@ fn valid_repo_name(s: &str) -> bool {
 impl Settings {
     fn validate(&self, name: &str) -> Result<(), ConnectorError> {
         let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
-        validate_common(
-            name,
-            &Common {
-                url: &self.url,
-                token_env: &self.token_env,
-                secret: "personal access token",
-                lookback_days: self.lookback_days,
-                page_size: Some(self.page_size),
-                max_concurrency: self.max_concurrency,
-                timeout_secs: self.timeout_secs,
-            },
-        )?;
+        self.checked(name, "personal access token", Some(self.page_size))?;
         if let Some(org) = &self.org {
             if !valid_login(org.trim()) {
                 return Err(config(format!(
@@ -174,23 +137,23 @@ impl Settings {
                 )));
             }
         }
-        match (&self.link_prefix, &self.link_system) {
-            (Some(p), _) if p.trim().is_empty() => Err(config(
+        if self
+            .link_prefix
+            .as_ref()
+            .is_some_and(|p| p.trim().is_empty())
+        {
+            return Err(config(
                 "link_prefix is empty: write the text that starts a link line, e.g. \"Jira:\""
                     .into(),
-            )),
-            (Some(_), None) => Err(config(
-                "link_prefix needs link_system: the name of the other system as shown in \
-                 reports (e.g. \"Jira\")"
-                    .into(),
-            )),
-            (None, Some(_)) => Err(config(
-                "link_system is set without link_prefix: name the text that starts a link \
-                 line or label (e.g. \"Jira:\")"
-                    .into(),
-            )),
-            _ => Ok(()),
+            ));
         }
+        link_pair(
+            name,
+            "link_prefix",
+            self.link_prefix.is_some(),
+            self.link_system.as_deref(),
+            "name the text that starts a link line or label (e.g. \"Jira:\")",
+        )
     }
 
     /// The web host uploads are served from: `github.com` for the public API, the server
@@ -210,7 +173,7 @@ impl Settings {
 /// Checks `settings` and makes the connector. The token is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let options = http_options(settings.timeout_secs, settings.max_concurrency);
+    let options = settings.http_options();
     Ok(Arc::new(GithubConnector::new(name, settings, options)?))
 }
 
@@ -231,11 +194,7 @@ impl ConnectorFactory for Factory {
     }
 }
 
-pub struct GithubConnector {
-    name: String,
-    settings: Settings,
-    options: HttpOptions,
-}
+pub struct GithubConnector(Configured<Settings>);
 
 impl GithubConnector {
     /// Like [`build`], with the HTTP client's timeouts and retries given (tests shorten
@@ -245,38 +204,28 @@ impl GithubConnector {
         settings: Settings,
         options: HttpOptions,
     ) -> Result<Self, ConnectorError> {
-        settings.validate(name)?;
-        Ok(GithubConnector {
-            name: name.to_string(),
+        Ok(GithubConnector(Configured::new(
+            name,
             settings,
             options,
-        })
+            |s| s.validate(name),
+        )?))
     }
 
     /// The system name in reports.
     pub fn system(&self) -> &str {
-        self.settings.system.as_deref().unwrap_or(&self.name)
+        &self.0.system
     }
 
     fn client(&self) -> Result<HttpClient, ConnectorError> {
-        let s = &self.settings;
-        let auth = auth_from_settings(&self.name, s.user.as_deref(), Some(&s.token_env), |t| {
-            Auth::Bearer(t)
-        })?;
-        Ok(HttpClient::new(
-            &self.name,
-            &s.url,
-            auth,
-            Some(&s.token_env),
-            self.options.clone(),
-        )?)
+        self.0.client(&self.0.settings.url, Auth::Bearer)
     }
 }
 
 #[async_trait]
 impl Connector for GithubConnector {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn kind(&self) -> &str {
@@ -288,8 +237,8 @@ impl Connector for GithubConnector {
         collect::Collector::new(
             client,
             self.system().to_string(),
-            &self.settings,
-            self.settings.web_host(),
+            &self.0.settings,
+            self.0.settings.web_host(),
         )
         .run(&ctx)
         .await

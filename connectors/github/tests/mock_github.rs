@@ -670,6 +670,100 @@ async fn secondary_rate_limits_are_waited_out() {
     assert_eq!(r.users().len(), 13);
 }
 
+/// GitHub's error body for a secondary limit, as its REST docs ("Rate limits for the REST
+/// API") describe it and as clients record it (e.g. go-github's `AbuseRateLimitError`):
+/// `message` plus a `documentation_url` to `#about-secondary-rate-limits`.
+fn secondary_limit_body() -> Value {
+    json!({
+        "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID E198:4063:33BD6:375FF:652AAB04.",
+        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+    })
+}
+
+/// A refusal with quota left and no `retry-after`: only its body tells what it is.
+fn refusal(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(403)
+        .set_body_json(body)
+        .insert_header("x-ratelimit-limit", "5000")
+        .insert_header("x-ratelimit-remaining", "4990")
+        .insert_header(
+            "x-ratelimit-reset",
+            (chrono::Utc::now().timestamp() + 3600).to_string(),
+        )
+}
+
+#[tokio::test]
+async fn a_secondary_limit_that_names_no_wait_is_waited_out_and_retried() {
+    let server = MockServer::start().await;
+    Mock::given(path("/orgs/octo-org/repos"))
+        .respond_with(refusal(secondary_limit_body()))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_org(&server).await;
+    mount_issues_page2(&server, json_response(octokit_last_issue_page())).await;
+    std::env::set_var("TALLY_MOCK_GH_11", TOKEN);
+    // GitHub asks for at least a minute; the test shortens the wait.
+    let options = tally_http::HttpOptions {
+        secondary_limit_wait: Duration::from_millis(700),
+        ..fast()
+    };
+    let c = GithubConnector::new(
+        "github-main",
+        settings(&server, "TALLY_MOCK_GH_11", json!({})),
+        options,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let r = run(&c, None).await;
+    assert_eq!(r.result, Some(Ok(())));
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "the secondary limit's wait was honoured"
+    );
+    let repo_lists = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|q| q.url.path() == "/orgs/octo-org/repos")
+        .count();
+    assert_eq!(repo_lists, 2, "refused once, then asked again");
+    assert_eq!(r.users().len(), 13);
+}
+
+#[tokio::test]
+async fn a_plain_refusal_fails_at_once_and_says_what_to_check() {
+    let server = MockServer::start().await;
+    Mock::given(path("/orgs/octo-org/repos"))
+        .respond_with(refusal(json!({
+            "message": "Resource not accessible by personal access token",
+            "documentation_url": "https://docs.github.com/rest/repos/repos#list-organization-repositories",
+            "status": "403"
+        })))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount_org(&server).await;
+    let r = run(&connector(&server, "TALLY_MOCK_GH_12"), None).await;
+    let e = r.error();
+    assert!(
+        e.contains("HTTP 403") && e.contains("check the permissions"),
+        "{e}"
+    );
+    assert!(e.contains("Resource not accessible"), "{e}");
+    let repo_lists = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|q| q.url.path() == "/orgs/octo-org/repos")
+        .count();
+    assert_eq!(repo_lists, 1, "a refusal of permission is not retried");
+    assert_no_secret(&r);
+}
+
 #[tokio::test]
 async fn a_used_up_quota_is_waited_out_before_the_next_request() {
     let server = MockServer::start().await;

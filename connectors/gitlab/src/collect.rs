@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tally_http::links::link_target;
-use tally_http::{CancellationToken, HttpError, Url};
+use tally_http::{observation, CancellationToken, HttpError, Observations, Url};
 use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
     UserObservation,
@@ -240,21 +240,9 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        let mut cursor = match ctx.cursor() {
-            None => Cursor::default(),
-            Some(text) => match Cursor::parse(text) {
-                Some(c) => c,
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?;
-                    Cursor::default()
-                }
-            },
-        };
+        let mut cursor = tally_http::cursor::saved(ctx, self.settings.lookback_days, Cursor::parse)
+            .await?
+            .unwrap_or_default();
         // First, so that a wrong or expired token fails the run with GitLab's own answer
         // before anything else is asked.
         let me: CurrentUser = self.api.get(&cancel, "user", &[]).await?;
@@ -508,31 +496,10 @@ impl<'a> Collector<'a> {
                 .iter()
                 .any(|m| m.eq_ignore_ascii_case(f))
         };
-        let mut seen: HashSet<(String, Interaction, DateTime<Utc>)> = HashSet::new();
+        // One observation per person, interaction and moment within an item.
+        let mut obs = Observations::new(&entity);
         let mut push = |person: Option<Person>, interaction: Interaction, at: DateTime<Utc>| {
-            let Some(p) = person else { return };
-            // One observation per person, interaction and moment within an item.
-            let who = p
-                .username
-                .clone()
-                .or_else(|| p.display_name.clone())
-                .unwrap_or_default()
-                .to_lowercase();
-            if !seen.insert((who, interaction, at)) {
-                return;
-            }
-            out.push(Record::User(UserObservation {
-                system: self.system.clone(),
-                at,
-                email: p.email,
-                username: p.username,
-                display_name: p.display_name,
-                interaction,
-                project: entity.project.clone(),
-                entity_type: entity.entity_type.clone(),
-                entity_id: Some(entity.entity_id.clone()),
-                service_account: p.service_account,
-            }));
+            obs.push_some(person, interaction, at)
         };
         let people = &self.people;
         if let Some(author) = item.author() {
@@ -613,6 +580,7 @@ impl<'a> Collector<'a> {
                 );
             }
         }
+        out.extend(obs.into_records());
 
         if let (Some(prefix), Some(link_system)) =
             (&self.settings.link_label_prefix, &self.settings.link_system)
@@ -741,6 +709,12 @@ impl<'a> Collector<'a> {
             }
             let mut records = Vec::new();
             let mut seen = HashSet::new();
+            let in_project = EntityRef {
+                system: self.system.clone(),
+                project: Some(project.path_with_namespace.clone()),
+                entity_type: None,
+                entity_id: String::new(),
+            };
             for u in &uploads {
                 mark.advance(u.id, u.created_at);
                 let Some(p) = u.uploaded_by.as_ref().and_then(|r| self.people.of_ref(r)) else {
@@ -750,17 +724,11 @@ impl<'a> Collector<'a> {
                 if !seen.insert((who, u.created_at)) {
                     continue;
                 }
+                // An upload belongs to its project, not to an issue the API would name.
                 records.push(Record::User(UserObservation {
-                    system: self.system.clone(),
-                    at: u.created_at,
-                    email: p.email,
-                    username: p.username,
-                    display_name: p.display_name,
-                    interaction: Interaction::AttachmentAuthor,
-                    project: Some(project.path_with_namespace.clone()),
                     entity_type: None,
                     entity_id: None,
-                    service_account: p.service_account,
+                    ..observation(&in_project, p, Interaction::AttachmentAuthor, u.created_at)
                 }));
             }
             ctx.send_batch(records).await?;

@@ -15,19 +15,9 @@ use tally_model::{Account, AccountStatus, TwoStep};
 use crate::api::{encode_id, Api, DirectoryUser, Member, UserRef};
 
 /// Who a GitLab user is, as far as this token may see.
-#[derive(Debug, Clone, Default)]
-pub struct Person {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub service_account: bool,
-}
+pub use tally_http::Person;
 
-fn clean(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
+use tally_http::people::non_empty as clean;
 
 /// Usernames GitLab gives to non-human accounts it creates itself: the bot user of a
 /// project or group access token (`project_<id>_bot_<suffix>`, `group_<id>_bot_<suffix>`)
@@ -87,6 +77,7 @@ impl People {
             || known.is_some_and(|k| k.service_account)
             || username.as_deref().is_some_and(is_generated_bot);
         Some(Person {
+            id: None,
             username,
             email,
             display_name,
@@ -101,6 +92,7 @@ impl People {
             return Some(p.clone());
         }
         (!self.complete).then(|| Person {
+            id: None,
             username: Some(username.to_string()),
             service_account: is_generated_bot(username),
             ..Person::default()
@@ -261,6 +253,7 @@ pub async fn read(
                 people.insert(
                     u.id,
                     Person {
+                        id: None,
                         username: clean(u.username.as_deref()),
                         email: clean(u.email.as_deref())
                             .or_else(|| clean(u.public_email.as_deref())),
@@ -302,6 +295,7 @@ pub async fn read(
         people.insert(
             m.id,
             Person {
+                id: None,
                 username: clean(m.username.as_deref()),
                 email: clean(m.email.as_deref()),
                 display_name: clean(m.name.as_deref()),

@@ -20,9 +20,8 @@ mod mentions;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use tally_http::settings::{http_options, validate_common, Common};
-use tally_http::{auth_from_settings, parse_base_url, Auth, HttpClient, HttpOptions};
+use tally_http::settings::{link_pair, HttpSettings};
+use tally_http::{parse_base_url, Auth, Configured, HttpClient, HttpOptions};
 use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 pub use mentions::{links_upload, mentioned_usernames};
@@ -52,67 +51,39 @@ pub const TOKEN_HEADER: &str = "PRIVATE-TOKEN";
 /// The user fields `mapped_fields` may name.
 pub const MAPPED_FIELDS: [&str; 3] = ["assignees", "reviewers", "author"];
 
-/// `[[connector]] kind = "gitlab"`, without `name` and `kind` (the config layer removes
-/// them). Unknown keys are errors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The GitLab root, e.g. `https://gitlab.com` (the default) or
+tally_http::http_settings! {
+    url_default = "default_url";
+    page_size = "Items per listing page (`per_page`, 1–100; default 100, GitLab's maximum).";
+    mapped_fields = "default_mapped_fields", "User fields whose people are `mapped_user_field` \
+        observations: `assignees`, `reviewers`, `author`.";
+    directory = "Read the user directory into `account` records (default true).";
+    /// `[[connector]] kind = "gitlab"`, without `name` and `kind` (the config layer removes
+    /// them). Unknown keys are errors.
+    ///
+    /// `url`: The GitLab root, e.g. `https://gitlab.com` (the default) or
     /// `https://gitlab.example.com`; `/api/v4` is added unless the URL already ends in it.
-    #[serde(default = "default_url")]
-    pub url: String,
-    /// Not used by GitLab, which takes a token alone; accepted only to say so clearly.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The environment variable holding a personal, group or project access token
-    /// (scope `read_api`).
-    pub token_env: String,
-    /// Group paths or ids (`my-group`, `my-group/sub`); subgroups are included.
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// Project paths or ids (`my-group/my-project`).
-    #[serde(default)]
-    pub projects: Vec<String>,
-    /// How far back the first run reaches, in days of `updated_at`.
-    #[serde(default = "tally_http::settings::default_lookback_days")]
-    pub lookback_days: u32,
-    /// User fields whose people are `mapped_user_field` observations: `assignees`,
-    /// `reviewers`, `author`.
-    #[serde(default = "default_mapped_fields")]
-    pub mapped_fields: Vec<String>,
-    /// Read merge requests as well as issues (default true).
-    #[serde(default = "yes")]
-    pub merge_requests: bool,
-    /// Read the projects' uploads lists (`GET /projects/:id/uploads`, Maintainer role,
-    /// GitLab 17.2 and later; default true).
-    #[serde(default = "yes")]
-    pub uploads: bool,
-    /// Read the user directory into `account` records (default true).
-    #[serde(default = "yes")]
-    pub directory: bool,
-    /// Labels starting with this prefix name the linked entity in another system, e.g.
-    /// `"Jira::"` for the scoped label `Jira::OPS-17`; each yields a `sync` record.
-    #[serde(default)]
-    pub link_label_prefix: Option<String>,
-    /// The system name of the other side, as shown in reports. Required with
-    /// `link_label_prefix`.
-    #[serde(default)]
-    pub link_system: Option<String>,
-    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
-    #[serde(default)]
-    pub link_project: Option<String>,
-    /// Items per listing page (`per_page`, 1–100; default 100, GitLab's maximum).
-    #[serde(default = "tally_http::settings::default_page_size")]
-    pub page_size: u32,
-    /// Requests in flight at once (default 4).
-    #[serde(default = "tally_http::settings::default_max_concurrency")]
-    pub max_concurrency: usize,
-    /// Seconds allowed for one request (default 60).
-    #[serde(default = "tally_http::settings::default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The system name shown in reports; default: the connector's name.
-    #[serde(default)]
-    pub system: Option<String>,
+    /// `user`: Not used by GitLab, which takes a token alone; accepted only to say so
+    /// clearly. `token_env`: The environment variable holding a personal, group or project
+    /// access token (scope `read_api`).
+    pub struct Settings {
+        /// Group paths or ids (`my-group`, `my-group/sub`); subgroups are included.
+        #[serde(default)]
+        pub groups: Vec<String>,
+        /// Project paths or ids (`my-group/my-project`).
+        #[serde(default)]
+        pub projects: Vec<String>,
+        /// Read merge requests as well as issues (default true).
+        #[serde(default = "yes")]
+        pub merge_requests: bool,
+        /// Read the projects' uploads lists (`GET /projects/:id/uploads`, Maintainer role,
+        /// GitLab 17.2 and later; default true).
+        #[serde(default = "yes")]
+        pub uploads: bool,
+        /// Labels starting with this prefix name the linked entity in another system, e.g.
+        /// `"Jira::"` for the scoped label `Jira::OPS-17`; each yields a `sync` record.
+        #[serde(default)]
+        pub link_label_prefix: Option<String>,
+    }
 }
 
 fn default_url() -> String {
@@ -140,7 +111,7 @@ fn api_root(name: &str, url: &str) -> Result<String, ConnectorError> {
 /// Checks `settings` and makes the connector. The token is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let options = http_options(settings.timeout_secs, settings.max_concurrency);
+    let options = settings.http_options();
     Ok(Arc::new(GitLabConnector::new(name, settings, options)?))
 }
 
@@ -151,31 +122,15 @@ impl GitLabConnector {
         settings: Settings,
         options: HttpOptions,
     ) -> Result<GitLabConnector, ConnectorError> {
-        check(name, &settings)?;
-        let api_url = api_root(name, &settings.url)?;
-        Ok(GitLabConnector {
-            name: name.to_string(),
-            api_url,
-            settings,
-            options,
-        })
+        let base = Configured::new(name, settings, options, |s| check(name, s))?;
+        let api_url = api_root(name, &base.settings.url)?;
+        Ok(GitLabConnector { base, api_url })
     }
 }
 
 fn check(name: &str, settings: &Settings) -> Result<(), ConnectorError> {
     let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
-    validate_common(
-        name,
-        &Common {
-            url: &settings.url,
-            token_env: &settings.token_env,
-            secret: "GitLab access token",
-            lookback_days: settings.lookback_days,
-            page_size: Some(settings.page_size),
-            max_concurrency: settings.max_concurrency,
-            timeout_secs: settings.timeout_secs,
-        },
-    )?;
+    settings.checked(name, "GitLab access token", Some(settings.page_size))?;
     if settings.user.is_some() {
         return Err(config(
             "user: GitLab's API takes an access token alone; remove `user` and keep the \
@@ -208,66 +163,48 @@ fn check(name: &str, settings: &Settings) -> Result<(), ConnectorError> {
             MAPPED_FIELDS.join(", ")
         )));
     }
-    match (&settings.link_label_prefix, &settings.link_system) {
-        (Some(p), _) if p.trim().is_empty() => {
-            return Err(config(
-                "link_label_prefix is empty: every label would be a link".into(),
-            ))
-        }
-        (Some(_), None) => {
-            return Err(config(
-                "link_label_prefix needs link_system: the name of the other system as shown \
-                 in reports (e.g. \"Jira\")"
-                    .into(),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(config(
-                "link_system is set without link_label_prefix: name the label prefix that \
-                 holds the other side's key (e.g. \"Jira::\")"
-                    .into(),
-            ))
-        }
-        _ => {}
+    if settings
+        .link_label_prefix
+        .as_ref()
+        .is_some_and(|p| p.trim().is_empty())
+    {
+        return Err(config(
+            "link_label_prefix is empty: every label would be a link".into(),
+        ));
     }
-    Ok(())
+    link_pair(
+        name,
+        "link_label_prefix",
+        settings.link_label_prefix.is_some(),
+        settings.link_system.as_deref(),
+        "name the label prefix that holds the other side's key (e.g. \"Jira::\")",
+    )
 }
 
 pub struct GitLabConnector {
-    name: String,
+    base: Configured<Settings>,
     api_url: String,
-    settings: Settings,
-    options: HttpOptions,
 }
 
 impl GitLabConnector {
     /// The system name in reports.
     pub fn system(&self) -> &str {
-        self.settings.system.as_deref().unwrap_or(&self.name)
+        &self.base.system
     }
 
     fn client(&self) -> Result<HttpClient, ConnectorError> {
-        let s = &self.settings;
-        let auth = auth_from_settings(&self.name, None, Some(&s.token_env), |secret| {
-            Auth::Header {
-                name: TOKEN_HEADER,
-                secret,
-            }
-        })?;
-        Ok(HttpClient::new(
-            &self.name,
-            &self.api_url,
-            auth,
-            Some(&s.token_env),
-            self.options.clone(),
-        )?)
+        // `check` refused `user`, so the token always goes in GitLab's own header.
+        self.base.client(&self.api_url, |secret| Auth::Header {
+            name: TOKEN_HEADER,
+            secret,
+        })
     }
 }
 
 #[async_trait]
 impl Connector for GitLabConnector {
     fn name(&self) -> &str {
-        &self.name
+        &self.base.name
     }
 
     fn kind(&self) -> &str {
@@ -279,7 +216,7 @@ impl Connector for GitLabConnector {
         collect::Collector::new(
             api::Api::new(client),
             self.system().to_string(),
-            &self.settings,
+            &self.base.settings,
         )
         .run(&ctx)
         .await

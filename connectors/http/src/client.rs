@@ -33,6 +33,11 @@ pub struct HttpOptions {
     /// The longest wait a server's `Retry-After` can impose. A server asking for an hour
     /// would otherwise stall collection silently.
     pub max_retry_after: Duration,
+    /// The first wait after a rate-limit refusal whose headers name no wait but whose body
+    /// says it is a secondary rate limit (GitHub: "wait for at least one minute before
+    /// retrying", then exponentially longer). It doubles with each retry, up to
+    /// `max_retry_after` (but never below this first wait).
+    pub secondary_limit_wait: Duration,
     /// Requests in flight at once for this connector.
     pub max_concurrency: usize,
 }
@@ -46,6 +51,7 @@ impl Default for HttpOptions {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             max_retry_after: Duration::from_secs(120),
+            secondary_limit_wait: Duration::from_secs(60),
             max_concurrency: 4,
         }
     }
@@ -352,9 +358,13 @@ impl HttpClient {
                         detail: error_detail(&headers, &bytes, inner.auth.secret()),
                         hint: status_hint(status.as_u16(), inner.secret_var.as_deref()),
                     };
-                    // A 403 is retried only when its headers say it is a rate limit.
+                    // A 403 is retried only when its headers say it is a rate limit, or, when
+                    // they name no wait, its body says it is a secondary limit.
                     let limited = crate::rate_limit::refusal_wait(status, &headers, Utc::now());
-                    if !retryable_status(status) && limited.is_none() {
+                    let secondary = (limited.is_none()
+                        && crate::rate_limit::is_secondary_limit(status, &bytes))
+                    .then(|| self.secondary_wait(attempt));
+                    if !retryable_status(status) && limited.is_none() && secondary.is_none() {
                         return Err(error);
                     }
                     let now = Utc::now();
@@ -366,6 +376,7 @@ impl HttpClient {
                                 .flatten()
                         })
                         .map(|d| d.min(inner.opts.max_retry_after))
+                        .or(secondary)
                         .unwrap_or_else(|| self.backoff(attempt));
                     (wait, error)
                 }
@@ -435,6 +446,17 @@ impl HttpClient {
         let headers = response.headers().clone();
         let bytes = response.bytes().await?;
         Ok((status, headers, bytes.to_vec()))
+    }
+
+    /// The wait before retry `attempt` after a secondary rate limit that named no wait:
+    /// `secondary_limit_wait`, doubling with each attempt, at most the larger of it and
+    /// `max_retry_after`.
+    fn secondary_wait(&self, attempt: u32) -> Duration {
+        let opts = &self.inner.opts;
+        let exp = attempt.saturating_sub(1).min(16);
+        opts.secondary_limit_wait
+            .saturating_mul(1u32 << exp)
+            .min(opts.max_retry_after.max(opts.secondary_limit_wait))
     }
 
     /// Exponential backoff with "equal jitter": half the delay fixed, half random, so

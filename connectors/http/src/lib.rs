@@ -21,18 +21,27 @@
 //! - [`settings`]: the defaults and checks of the keys every connector's `Settings` has,
 //!   and [`settings::SettingsError`].
 //!
-//! Connector conventions: each connector's `Settings` has the fields `url`,
-//! `user: Option<String>` and `token_env` itself (serde's `deny_unknown_fields` does not
-//! work through `flatten`), checks `url` with [`parse_base_url`] in `build`, and reads the
-//! secret with [`auth_from_settings`] when it runs, so one connector with a missing
-//! variable fails alone.
+//! - [`people`]: the shared [`Person`] and its `user` [`observation`]s, each person,
+//!   interaction and moment once per entity ([`Observations`]).
+//! - [`cursor`]: the "last second and the ids seen at it" cursor of listings filtered in
+//!   whole seconds ([`cursor::LastSecond`]).
+//!
+//! Connector conventions: each connector declares its `Settings` with
+//! [`http_settings!`](crate::http_settings) (the common keys once, unknown keys still an
+//! error at their line), checks them in a [`Configured`] (which starts with
+//! [`settings::HttpSettings::checked`]), and makes its client with
+//! [`Configured::client`] when it runs, so one connector with a missing variable fails
+//! alone.
 
 mod auth;
+mod base;
 mod client;
+pub mod cursor;
 mod error;
 pub mod link_paging;
 pub mod links;
 mod paging;
+pub mod people;
 pub mod rate_limit;
 mod redact;
 pub mod settings;
@@ -40,9 +49,11 @@ pub mod settings;
 pub mod testing;
 
 pub use auth::{secret_from_env, Auth, Secret};
+pub use base::Configured;
 pub use client::{auth_from_settings, parse_base_url, HttpClient, HttpOptions};
 pub use error::HttpError;
 pub use paging::{OffsetPager, OffsetPaging, Page, TokenPager, TokenPaging, TokenSource};
+pub use people::{observation, Observations, Person};
 pub use redact::{redact_url, redact_url_str};
 pub use reqwest::{Method, Url};
 pub use tokio_util::sync::CancellationToken;

@@ -5,6 +5,16 @@
 //! - `x-ratelimit-remaining`: requests left in the current window;
 //! - `x-ratelimit-reset`: when the window resets, in UTC epoch seconds;
 //! - `retry-after`: on a 403 or 429, the seconds to wait (GitHub's secondary limits).
+//!
+//! GitHub's secondary limits do not always say how long to wait: "If the `retry-after`
+//! response header is present, you should not retry your request until after that many
+//! seconds has elapsed. If the `x-ratelimit-remaining` header is `0`, [wait for]
+//! `x-ratelimit-reset`. Otherwise, wait for at least one minute before retrying. If your
+//! request continues to fail due to a secondary rate limit, wait for an exponentially
+//! increasing amount of time between retries" (docs.github.com, "Rate limits for the REST
+//! API", "Exceeding the rate limit"). Such a refusal is told from a plain "no permission"
+//! 403 by its body ([`is_secondary_limit`]); the client then waits
+//! `HttpOptions::secondary_limit_wait`, doubling.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,6 +64,27 @@ pub fn refusal_wait(
     }
     let quota = Quota::from_headers(headers)?;
     (quota.remaining == 0).then(|| until(quota.reset, now))
+}
+
+/// Whether a 403 or 429 body is GitHub's secondary rate limit: its `message` says "secondary
+/// rate limit" ("You have exceeded a secondary rate limit. Please wait a few minutes before
+/// you try again.", also "…and have been temporarily blocked from content creation…"), or
+/// its `documentation_url` points at `#about-secondary-rate-limits`.
+pub fn is_secondary_limit(status: StatusCode, body: &[u8]) -> bool {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return false;
+    }
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return false;
+    };
+    let text = |key: &str| {
+        v.get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    text("message").contains("secondary rate limit")
+        || text("documentation_url").contains("#about-secondary-rate-limits")
 }
 
 fn until(reset: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
@@ -155,6 +186,22 @@ mod tests {
         let plain = headers(&[(REMAINING, "4999"), (RESET, &reset)]);
         assert_eq!(refusal_wait(StatusCode::FORBIDDEN, &plain, now), None);
         assert_eq!(refusal_wait(StatusCode::NOT_FOUND, &secondary, now), None);
+    }
+
+    #[test]
+    fn secondary_limits_are_told_by_their_body() {
+        // GitHub's documented error body for a secondary limit.
+        let secondary = br#"{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}"#;
+        assert!(is_secondary_limit(StatusCode::FORBIDDEN, secondary));
+        assert!(is_secondary_limit(StatusCode::TOO_MANY_REQUESTS, secondary));
+        assert!(!is_secondary_limit(StatusCode::NOT_FOUND, secondary));
+        // A plain refusal of permission is not one.
+        let plain = br#"{"message":"Resource not accessible by integration","documentation_url":"https://docs.github.com/rest/issues/issues#list-repository-issues","status":"403"}"#;
+        assert!(!is_secondary_limit(StatusCode::FORBIDDEN, plain));
+        assert!(!is_secondary_limit(
+            StatusCode::FORBIDDEN,
+            b"<html>Forbidden</html>"
+        ));
     }
 
     #[test]

@@ -29,6 +29,11 @@ pub fn default_max_concurrency() -> usize {
     4
 }
 
+/// On unless switched off: `directory` and the like.
+pub fn default_true() -> bool {
+    true
+}
+
 /// Seconds allowed for one request: 60.
 pub fn default_timeout_secs() -> u64 {
     60
@@ -107,22 +112,45 @@ pub fn validate_common(connector: &str, s: &Common<'_>) -> Result<(), ConnectorE
 ///
 /// | key | type | default |
 /// |---|---|---|
-/// | `url` | the end system's base URL | required |
+/// | `url` | the end system's base URL | required, or the `url_default` given |
 /// | `user` | a login for HTTP basic auth (then `token_env` holds the password) | none |
 /// | `token_env` | the environment variable holding the secret | required |
 /// | `lookback_days` | how far back a first run reaches | 365 |
 /// | `max_concurrency` | requests in flight at once | 4 |
 /// | `timeout_secs` | seconds allowed for one request | 60 |
 /// | `system` | the system name shown in reports | the connector's name |
-/// | `link_field` | where an item holds the linked entity's key in another system | none |
-/// | `link_system` | the other side's system name (required with `link_field`) | none |
+/// | `link_system` | the other side's system name, for `sync` records | none |
 /// | `link_project` | the other side's project (else taken from a key like `OPS-17`) | none |
+///
+/// What says where an item holds its link (`link_field`, `link_prefix`, …) differs by
+/// system, so each connector declares that key itself and checks it with [`link_pair`].
+/// `page_size` too is the connector's own (not every API pages by a size), given to
+/// [`HttpSettings::checked`].
+///
+/// Before the struct, in this order, a connector may ask for keys several connectors share
+/// but not all have, each with its own doc text:
+///
+/// - `url_default = "fn_name";`: `url` defaults to `fn_name()` (GitHub's public API,
+///   gitlab.com);
+/// - `page_size = "doc";`: `page_size: u32`, default 100 (check it with
+///   [`HttpSettings::checked`]);
+/// - `mapped_fields = "default_fn", "doc";`: `mapped_fields: Vec<String>`, the fields
+///   whose people are `mapped_user_field` observations;
+/// - `link_field = "doc";`: `link_field: Option<String>`, where an item holds the other
+///   side's key (check it with [`link_pair`]);
+/// - `directory = "doc";`: `directory: bool`, default true, whether the directory is
+///   read into `account` records.
 ///
 /// The struct implements [`HttpSettings`], so [`HttpSettings::common`] gives the common
 /// keys to [`validate_common`] and the client.
 #[macro_export]
 macro_rules! http_settings {
     (
+        $(url_default = $url_default:literal;)?
+        $(page_size = $page_size_doc:literal;)?
+        $(mapped_fields = $mapped_default:literal, $mapped_doc:literal;)?
+        $(link_field = $link_field_doc:literal;)?
+        $(directory = $directory_doc:literal;)?
         $(#[$meta:meta])*
         pub struct $name:ident {
             $(
@@ -136,6 +164,7 @@ macro_rules! http_settings {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             /// The end system's base URL.
+            $(#[serde(default = $url_default)])?
             pub url: String,
             /// A login for HTTP basic auth; then `token_env` holds the password.
             #[serde(default)]
@@ -145,26 +174,42 @@ macro_rules! http_settings {
             /// How far back the first run reaches, in days.
             #[serde(default = "tally_http::settings::default_lookback_days")]
             pub lookback_days: u32,
-            /// Requests in flight at once.
+            /// Requests in flight at once (default 4).
             #[serde(default = "tally_http::settings::default_max_concurrency")]
             pub max_concurrency: usize,
-            /// Seconds allowed for one request.
+            /// Seconds allowed for one request (default 60).
             #[serde(default = "tally_http::settings::default_timeout_secs")]
             pub timeout_secs: u64,
             /// The system name shown in reports; default: the connector's name.
             #[serde(default)]
             pub system: Option<String>,
-            /// Where an item holds the key of its linked entity in another system; an item
-            /// with a value yields a `sync` record.
-            #[serde(default)]
-            pub link_field: Option<String>,
-            /// The system name of the other side, as shown in reports. Required with
-            /// `link_field`.
+            /// The system name of the other side of a link, as shown in reports (e.g.
+            /// `"Jira"`).
             #[serde(default)]
             pub link_system: Option<String>,
             /// The other side's project. Without it, a key like `OPS-17` gives `OPS`.
             #[serde(default)]
             pub link_project: Option<String>,
+            $(
+                #[doc = $page_size_doc]
+                #[serde(default = "tally_http::settings::default_page_size")]
+                pub page_size: u32,
+            )?
+            $(
+                #[doc = $mapped_doc]
+                #[serde(default = $mapped_default)]
+                pub mapped_fields: Vec<String>,
+            )?
+            $(
+                #[doc = $link_field_doc]
+                #[serde(default)]
+                pub link_field: Option<String>,
+            )?
+            $(
+                #[doc = $directory_doc]
+                #[serde(default = "tally_http::settings::default_true")]
+                pub directory: bool,
+            )?
             $(
                 $(#[$fmeta])*
                 pub $field: $ty,
@@ -181,7 +226,6 @@ macro_rules! http_settings {
                     max_concurrency: self.max_concurrency,
                     timeout_secs: self.timeout_secs,
                     system: self.system.as_deref(),
-                    link_field: self.link_field.as_deref(),
                     link_system: self.link_system.as_deref(),
                     link_project: self.link_project.as_deref(),
                 }
@@ -200,7 +244,6 @@ pub struct CommonKeys<'a> {
     pub max_concurrency: usize,
     pub timeout_secs: u64,
     pub system: Option<&'a str>,
-    pub link_field: Option<&'a str>,
     pub link_system: Option<&'a str>,
     pub link_project: Option<&'a str>,
 }
@@ -225,8 +268,8 @@ pub trait HttpSettings {
         http_options(c.timeout_secs, c.max_concurrency)
     }
 
-    /// [`Common`] for [`validate_common`], with the connector's `page_size` if it has one
-    /// and the name of what `token_env` holds.
+    /// [`validate_common`] of the common keys, with the connector's `page_size` if it has
+    /// one and the name of what `token_env` holds.
     fn checked(
         &self,
         connector: &str,
@@ -245,17 +288,31 @@ pub trait HttpSettings {
                 max_concurrency: c.max_concurrency,
                 timeout_secs: c.timeout_secs,
             },
-        )?;
-        if c.link_field.is_some() && c.link_system.is_none() {
-            return Err(SettingsError {
-                connector: connector.to_string(),
-                key: "link_system",
-                reason: "required with link_field: name the system the linked keys belong to"
-                    .to_string(),
-            }
-            .into());
-        }
-        Ok(())
+        )
+    }
+}
+
+/// Checks that a connector's link key (`link_field`, `link_prefix`, …) and `link_system`
+/// come together: `connector 'x': link_field needs link_system: …` when only the key is
+/// set, `connector 'x': link_system is set without link_field: {hint}` when only the
+/// system is.
+pub fn link_pair(
+    connector: &str,
+    link_key: &str,
+    key_set: bool,
+    link_system: Option<&str>,
+    hint: &str,
+) -> Result<(), ConnectorError> {
+    let config = |msg: String| ConnectorError::Config(format!("connector '{connector}': {msg}"));
+    match (key_set, link_system.is_some()) {
+        (true, false) => Err(config(format!(
+            "{link_key} needs link_system: the name of the other system as shown in reports \
+             (e.g. \"Jira\")"
+        ))),
+        (false, true) => Err(config(format!(
+            "link_system is set without {link_key}: {hint}"
+        ))),
+        _ => Ok(()),
     }
 }
 

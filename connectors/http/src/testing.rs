@@ -17,6 +17,7 @@ pub fn fast() -> HttpOptions {
         initial_backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
         max_retry_after: Duration::from_secs(5),
+        secondary_limit_wait: Duration::from_millis(200),
         max_concurrency: 4,
     }
 }

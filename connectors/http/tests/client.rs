@@ -24,6 +24,7 @@ fn fast() -> HttpOptions {
         initial_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(5),
+        secondary_limit_wait: Duration::from_millis(200),
         max_concurrency: 4,
     }
 }

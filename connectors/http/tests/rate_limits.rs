@@ -22,6 +22,7 @@ fn client(server: &MockServer) -> HttpClient {
         initial_backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(100),
         max_retry_after: Duration::from_secs(5),
+        secondary_limit_wait: Duration::from_millis(200),
         max_concurrency: 4,
     };
     HttpClient::new(

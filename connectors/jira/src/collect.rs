@@ -9,12 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tally_http::links::{link_target, split_keys};
 use tally_http::{
-    CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging, Page, TokenPager,
-    TokenPaging, TokenSource,
+    observation, CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging, Page,
+    TokenPager, TokenPaging, TokenSource,
 };
 use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
-    UserObservation,
 };
 
 use crate::directory::{self, DirectoryError};
@@ -365,11 +364,16 @@ impl Collector {
         let updated = issue.updated.with_timezone(&Utc);
         let flavor = self.flavor;
         // Owned, so the closure does not hold `self` across the profile look-ups below.
-        let system = self.system.clone();
+        let entity = EntityRef {
+            system: self.system.clone(),
+            project: issue.project.clone(),
+            entity_type: issue.entity_type.clone(),
+            entity_id: issue.key.clone(),
+        };
         let emit = |out: &mut Vec<Record>, p: Option<Person>, i: Interaction, at| {
             if let (Some(p), Some(at)) = (p, at) {
                 if at >= floor {
-                    out.push(observation(&system, issue, p, i, at));
+                    out.push(Record::User(observation(&entity, p, i, at)));
                 }
             }
         };
@@ -608,27 +612,6 @@ impl Collector {
             (found, fallback) => found.or(fallback),
         })
     }
-}
-
-fn observation(
-    system: &str,
-    issue: &Issue<'_>,
-    p: Person,
-    interaction: Interaction,
-    at: DateTime<Utc>,
-) -> Record {
-    Record::User(UserObservation {
-        system: system.to_string(),
-        at,
-        email: p.email,
-        username: p.username,
-        display_name: p.display_name,
-        interaction,
-        project: issue.project.clone(),
-        entity_type: issue.entity_type.clone(),
-        entity_id: Some(issue.key.clone()),
-        service_account: p.service_account,
-    })
 }
 
 /// The values of a link field: text, a number, a select option (`{"value": ...}`), or a

@@ -22,8 +22,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use tally_http::settings::{http_options, validate_common, Common};
-use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions};
+use tally_http::settings::HttpSettings;
+use tally_http::{auth_from_settings, Auth, Configured, HttpClient, HttpOptions};
 use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 pub use directory::{enrich, site_account, OrgUser};
@@ -69,84 +69,51 @@ impl Flavor {
     }
 }
 
-/// `[[connector]] kind = "jira"`, without `name` and `kind` (the config layer removes
-/// them). Unknown keys are errors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The site root, e.g. `https://corp.atlassian.net` or `https://jira.corp.example/jira`.
-    pub url: String,
-    /// Cloud: the account's email, with an API token in `token_env` (basic auth). Data
-    /// Center: a login with its password; without `user`, `token_env` holds a personal
-    /// access token sent as a bearer token (recommended).
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The environment variable holding the API token, PAT or password.
-    pub token_env: String,
-    /// `cloud` (default) or `data-center`.
-    #[serde(default)]
-    pub flavor: Flavor,
-    /// Project keys to read (`OPS`, `WEB`). Empty: every project the account can browse.
-    #[serde(default)]
-    pub projects: Vec<String>,
-    /// An extra JQL condition, ANDed with the project and time conditions (no `ORDER BY`).
-    #[serde(default)]
-    pub jql: Option<String>,
-    /// How far back the first run reaches, in days of `updated`.
-    #[serde(default = "tally_http::settings::default_lookback_days")]
-    pub lookback_days: u32,
-    /// Field ids whose people are `mapped_user_field` observations: `assignee`,
-    /// `reporter`, or a user-picker custom field such as `customfield_10042` (single or
-    /// multi user).
-    #[serde(default = "default_mapped_fields")]
-    pub mapped_fields: Vec<String>,
-    /// The id of the field holding the linked entity's key in another system, e.g.
-    /// `customfield_10050`; an issue with a value yields a `sync` record.
-    #[serde(default)]
-    pub link_field: Option<String>,
-    /// The system name of the other side, as shown in reports (e.g. `"Azure DevOps"`).
-    /// Required with `link_field`.
-    #[serde(default)]
-    pub link_system: Option<String>,
-    /// The other side's project (e.g. `"Fabrikam"`), when the key does not say it.
-    #[serde(default)]
-    pub link_project: Option<String>,
-    /// When the link field holds a URL, the prefix before the other side's key, e.g.
-    /// `"https://dev.azure.com/fabrikam/_workitems/edit/"`.
-    #[serde(default)]
-    pub link_url_prefix: Option<String>,
-    /// Read the user directory (Cloud `users/search`, Data Center `user/search`) into
-    /// `account` records at every run (default true). Needs the global permission
-    /// "Browse users and groups".
-    #[serde(default = "default_true")]
-    pub directory: bool,
-    /// Cloud: the Atlassian organization id (admin.atlassian.com/o/<orgId>/…). With
-    /// `org_token_env`, the organization API adds account status, billing, last activity
-    /// and products for managed accounts.
-    #[serde(default)]
-    pub org_id: Option<String>,
-    /// The environment variable holding an organization API key (sent as a bearer token).
-    #[serde(default)]
-    pub org_token_env: Option<String>,
-    /// Where the organization API is (default `https://api.atlassian.com`).
-    #[serde(default = "default_org_api_url")]
-    pub org_api_url: String,
-    /// Issues (and directory users) per page (1–100, default 100).
-    #[serde(default = "tally_http::settings::default_page_size")]
-    pub page_size: u32,
-    /// Requests in flight at once (default 4).
-    #[serde(default = "tally_http::settings::default_max_concurrency")]
-    pub max_concurrency: usize,
-    /// Seconds allowed for one request (default 60).
-    #[serde(default = "tally_http::settings::default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The system name shown in reports; default: the connector's name.
-    #[serde(default)]
-    pub system: Option<String>,
-}
-
-fn default_true() -> bool {
-    true
+tally_http::http_settings! {
+    page_size = "Issues (and directory users) per page (1–100, default 100).";
+    mapped_fields = "default_mapped_fields", "Field ids whose people are `mapped_user_field` \
+        observations: `assignee`, `reporter`, or a user-picker custom field such as \
+        `customfield_10042` (single or multi user).";
+    link_field = "The id of the field holding the linked entity's key in another system, e.g. \
+        `customfield_10050`; an issue with a value yields a `sync` record.";
+    directory = "Read the user directory (Cloud `users/search`, Data Center `user/search`) into \
+        `account` records at every run (default true). Needs the global permission \"Browse \
+        users and groups\".";
+    /// `[[connector]] kind = "jira"`, without `name` and `kind` (the config layer removes
+    /// them). Unknown keys are errors.
+    ///
+    /// `url`: The site root, e.g. `https://corp.atlassian.net` or
+    /// `https://jira.corp.example/jira`. `user`: Cloud: the account's email, with an API
+    /// token in `token_env` (basic auth). Data Center: a login with its password; without
+    /// `user`, `token_env` holds a personal access token sent as a bearer token
+    /// (recommended). `token_env`: The environment variable holding the API token, PAT or
+    /// password.
+    pub struct Settings {
+        /// `cloud` (default) or `data-center`.
+        #[serde(default)]
+        pub flavor: Flavor,
+        /// Project keys to read (`OPS`, `WEB`). Empty: every project the account can browse.
+        #[serde(default)]
+        pub projects: Vec<String>,
+        /// An extra JQL condition, ANDed with the project and time conditions (no `ORDER BY`).
+        #[serde(default)]
+        pub jql: Option<String>,
+        /// When the link field holds a URL, the prefix before the other side's key, e.g.
+        /// `"https://dev.azure.com/fabrikam/_workitems/edit/"`.
+        #[serde(default)]
+        pub link_url_prefix: Option<String>,
+        /// Cloud: the Atlassian organization id (admin.atlassian.com/o/<orgId>/…). With
+        /// `org_token_env`, the organization API adds account status, billing, last activity
+        /// and products for managed accounts.
+        #[serde(default)]
+        pub org_id: Option<String>,
+        /// The environment variable holding an organization API key (sent as a bearer token).
+        #[serde(default)]
+        pub org_token_env: Option<String>,
+        /// Where the organization API is (default `https://api.atlassian.com`).
+        #[serde(default = "default_org_api_url")]
+        pub org_api_url: String,
+    }
 }
 
 fn default_org_api_url() -> String {
@@ -168,18 +135,7 @@ impl Settings {
             }
             .into())
         };
-        validate_common(
-            connector,
-            &Common {
-                url: &self.url,
-                token_env: &self.token_env,
-                secret: "API token",
-                lookback_days: self.lookback_days,
-                page_size: Some(self.page_size),
-                max_concurrency: self.max_concurrency,
-                timeout_secs: self.timeout_secs,
-            },
-        )?;
+        self.checked(connector, "API token", Some(self.page_size))?;
         // A key goes into JQL between quotes; a quote or backslash would break out of it.
         if let Some(p) = self
             .projects
@@ -259,15 +215,11 @@ impl Settings {
 /// Checks `settings` and makes the connector. The secret is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let options = http_options(settings.timeout_secs, settings.max_concurrency);
+    let options = settings.http_options();
     Ok(Arc::new(JiraConnector::new(name, settings, options)?))
 }
 
-pub struct JiraConnector {
-    name: String,
-    settings: Settings,
-    options: HttpOptions,
-}
+pub struct JiraConnector(Configured<Settings>);
 
 impl JiraConnector {
     /// Like [`build`], with the HTTP client's timeouts and retries given (tests shorten
@@ -277,50 +229,40 @@ impl JiraConnector {
         settings: Settings,
         options: HttpOptions,
     ) -> Result<Self, ConnectorError> {
-        settings.validate(name)?;
-        Ok(JiraConnector {
-            name: name.to_string(),
+        Ok(JiraConnector(Configured::new(
+            name,
             settings,
             options,
-        })
+            |s| s.validate(name),
+        )?))
     }
 
     /// The system name in reports.
     pub fn system(&self) -> &str {
-        self.settings.system.as_deref().unwrap_or(&self.name)
+        &self.0.system
     }
 
     fn client(&self) -> Result<HttpClient, ConnectorError> {
-        let s = &self.settings;
         // Data Center personal access tokens are bearer tokens; Cloud API tokens need the
         // account's email as `user` (a lone Cloud token as bearer is an OAuth access token).
-        let auth = auth_from_settings(&self.name, s.user.as_deref(), Some(&s.token_env), |t| {
-            Auth::Bearer(t)
-        })?;
-        Ok(HttpClient::new(
-            &self.name,
-            &s.url,
-            auth,
-            Some(&s.token_env),
-            self.options.clone(),
-        )?)
+        self.0.client(&self.0.settings.url, Auth::Bearer)
     }
 }
 
 impl JiraConnector {
     /// The organization API client, when `org_id` is configured.
     fn org_client(&self) -> Result<Option<HttpClient>, ConnectorError> {
-        let s = &self.settings;
+        let (s, name) = (&self.0.settings, &self.0.name);
         let (Some(_), Some(env)) = (&s.org_id, &s.org_token_env) else {
             return Ok(None);
         };
-        let auth = auth_from_settings(&self.name, None, Some(env), Auth::Bearer)?;
+        let auth = auth_from_settings(name, None, Some(env), Auth::Bearer)?;
         Ok(Some(HttpClient::new(
-            &self.name,
+            name,
             &s.org_api_url,
             auth,
             Some(env),
-            self.options.clone(),
+            self.0.options.clone(),
         )?))
     }
 }
@@ -328,7 +270,7 @@ impl JiraConnector {
 #[async_trait]
 impl Connector for JiraConnector {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn kind(&self) -> &str {
@@ -337,7 +279,7 @@ impl Connector for JiraConnector {
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
         let client = self.client()?;
-        if self.settings.directory {
+        if self.0.settings.directory {
             // A missing organization key loses billing and activity, not the run.
             let org = match self.org_client() {
                 Ok(org) => org,
@@ -350,10 +292,10 @@ impl Connector for JiraConnector {
                     None
                 }
             };
-            collect::read_directory(&ctx, &client, org.as_ref(), self.system(), &self.settings)
+            collect::read_directory(&ctx, &client, org.as_ref(), self.system(), &self.0.settings)
                 .await?;
         }
-        collect::Collector::new(client, self.system().to_string(), &self.settings)
+        collect::Collector::new(client, self.system().to_string(), &self.0.settings)
             .run(&ctx)
             .await
     }

@@ -10,30 +10,8 @@ use serde_json::Value;
 
 use crate::Flavor;
 
-/// The identifiers of one person, ready for a `UserObservation`.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Person {
-    pub email: Option<String>,
-    pub username: Option<String>,
-    pub display_name: Option<String>,
-    pub service_account: bool,
-}
-
-impl Person {
-    /// Whether anything identifies this person (the store counts the rest as unidentified).
-    pub fn is_identified(&self) -> bool {
-        self.email.is_some() || self.username.is_some() || self.display_name.is_some()
-    }
-}
-
-/// A non-empty, trimmed string field.
-pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
+pub(crate) use tally_http::people::text;
+pub use tally_http::Person;
 
 /// A user object as Jira returns it (author, assignee, a user-picker value, a profile).
 pub fn person(v: &Value, flavor: Flavor) -> Option<Person> {
@@ -42,6 +20,7 @@ pub fn person(v: &Value, flavor: Flavor) -> Option<Person> {
     }
     let p = match flavor {
         Flavor::Cloud => Person {
+            id: None,
             email: text(v, "emailAddress"),
             username: None,
             display_name: text(v, "displayName"),
@@ -49,6 +28,7 @@ pub fn person(v: &Value, flavor: Flavor) -> Option<Person> {
             service_account: text(v, "accountType").as_deref() == Some("app"),
         },
         Flavor::DataCenter => Person {
+            id: None,
             email: text(v, "emailAddress"),
             username: text(v, "name"),
             display_name: text(v, "displayName"),

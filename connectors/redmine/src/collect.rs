@@ -4,12 +4,14 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration as Days, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use tally_http::cursor::LastSecond;
 use tally_http::links::link_target;
-use tally_http::{CancellationToken, HttpClient, HttpError, OffsetPager, OffsetPaging};
+use tally_http::people::non_empty;
+use tally_http::{
+    CancellationToken, HttpClient, HttpError, Observations, OffsetPager, OffsetPaging, Person,
+};
 use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
-    UserObservation,
 };
 use tokio::task::JoinSet;
 
@@ -21,70 +23,32 @@ use crate::mentions::mentioned_logins;
 use crate::Settings;
 
 /// Where the previous run stopped: the last `updated_on` it processed and the issues it
-/// processed at exactly that second. Redmine's `>=` filter works in whole seconds, so the
-/// next run asks from that second again and skips those issues; asking from the next
-/// second instead would lose issues updated later within the same second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Cursor {
-    pub updated_on: DateTime<Utc>,
-    #[serde(default)]
-    pub ids: Vec<u64>,
-}
+/// processed at exactly that second (Redmine's `>=` filter works in whole seconds).
+pub(crate) type Cursor = LastSecond<u64>;
 
-impl Cursor {
-    pub fn parse(text: &str) -> Option<Cursor> {
-        if let Ok(c) = serde_json::from_str::<Cursor>(text) {
-            return Some(c);
-        }
-        // A bare timestamp is accepted too, e.g. set by hand to re-read from a date.
-        DateTime::parse_from_rfc3339(text.trim())
-            .ok()
-            .map(|t| Cursor {
-                updated_on: t.with_timezone(&Utc),
-                ids: Vec::new(),
-            })
-    }
-
-    pub fn encode(&self) -> String {
-        // Serialising a struct of a timestamp and integers cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
+/// The key the cursor's second is saved under.
+const CURSOR_KEY: &str = "updated_on";
 
 /// Who a Redmine user is, as far as this account may see.
-#[derive(Debug, Clone, Default)]
-struct Person {
-    login: Option<String>,
-    email: Option<String>,
-    display_name: Option<String>,
-}
-
-impl Person {
-    fn from_user(u: &User) -> Option<Person> {
-        let login = u.login.as_deref().map(str::trim).unwrap_or("");
-        // Redmine's built-in Anonymous user (and what deleted users' history points to)
-        // has no login: nobody to count.
-        if login.is_empty() {
-            return None;
-        }
-        let display = format!(
-            "{} {}",
-            u.firstname.as_deref().unwrap_or("").trim(),
-            u.lastname.as_deref().unwrap_or("").trim()
-        )
-        .trim()
-        .to_string();
-        Some(Person {
-            login: Some(login.to_string()),
-            email: u
-                .mail
-                .as_deref()
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .map(str::to_string),
-            display_name: Some(display).filter(|d| !d.is_empty()),
-        })
+fn person_of(u: &User) -> Option<Person> {
+    let login = u.login.as_deref().map(str::trim).unwrap_or("");
+    // Redmine's built-in Anonymous user (and what deleted users' history points to) has no
+    // login: nobody to count.
+    if login.is_empty() {
+        return None;
     }
+    let display = format!(
+        "{} {}",
+        u.firstname.as_deref().unwrap_or("").trim(),
+        u.lastname.as_deref().unwrap_or("").trim()
+    );
+    Some(Person {
+        id: Some(u.id.to_string()),
+        username: Some(login.to_string()),
+        email: non_empty(u.mail.as_deref()),
+        display_name: non_empty(Some(&display)),
+        service_account: false,
+    })
 }
 
 /// The users directory (`/users.json`) for resolving `@login` mentions: administrators only.
@@ -116,12 +80,12 @@ impl People {
     }
 
     fn remember(&mut self, user: &User) -> Option<Person> {
-        let person = Person::from_user(user);
+        let person = person_of(user);
         if let Some(p) = &person {
             if p.email.is_none() && self.missing_mail.is_none() {
-                self.missing_mail = p.login.clone();
+                self.missing_mail = p.username.clone();
             }
-            if let Some(login) = &p.login {
+            if let Some(login) = &p.username {
                 self.by_login.insert(login.to_lowercase(), p.clone());
             }
         }
@@ -177,7 +141,7 @@ impl People {
         Ok(match self.directory {
             Directory::Loaded => self.by_login.get(&key).cloned(),
             _ => Some(Person {
-                login: Some(login.to_string()),
+                username: Some(login.to_string()),
                 ..Person::default()
             }),
         })
@@ -238,45 +202,30 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        let saved = match ctx.cursor() {
-            None => None,
-            Some(text) => match Cursor::parse(text) {
-                Some(c) => Some(c),
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?;
-                    None
-                }
-            },
-        };
+        let saved = tally_http::cursor::saved(ctx, self.settings.lookback_days, |text| {
+            Cursor::parse(text, CURSOR_KEY)
+        })
+        .await?;
         let admin = self.check_account(ctx, &cancel).await?;
         if admin && self.settings.directory {
             self.read_directory(ctx, &cancel).await?;
         }
         // Journals and attachments older than the cursor were sent by an earlier run.
-        let incremental_since = saved.as_ref().map(|c| c.updated_on);
-        let mut cursor = saved.unwrap_or_else(|| Cursor {
-            updated_on: Utc::now() - Days::days(i64::from(self.settings.lookback_days)),
-            ids: Vec::new(),
+        let incremental_since = saved.as_ref().map(|c| c.at);
+        let mut cursor = saved.unwrap_or_else(|| {
+            Cursor::from(Utc::now() - Days::days(i64::from(self.settings.lookback_days)))
         });
         let project_ids = self.configured_projects(&cancel).await?;
 
         // Keyset paging on (updated_on, id): after each page the query restarts from the
         // last `updated_on` seen. Plain offsets over a listing sorted by `updated_on` skip
         // issues whenever one is updated while the run pages through it.
-        let mut since = cursor.updated_on;
+        let mut since = cursor.at;
         let mut offset = 0u64;
         let mut done_issues = 0u64;
         let mut total: Option<u64> = None;
-        let mut processed: HashSet<(u64, DateTime<Utc>)> = cursor
-            .ids
-            .iter()
-            .map(|id| (*id, cursor.updated_on))
-            .collect();
+        let mut processed: HashSet<(u64, DateTime<Utc>)> =
+            cursor.ids.iter().map(|id| (*id, cursor.at)).collect();
         loop {
             let list = self.list(&cancel, since, offset, &project_ids).await?;
             if total.is_none() {
@@ -296,15 +245,7 @@ impl<'a> Collector<'a> {
                 let records = self.records_for(&cancel, &fresh, incremental_since).await?;
                 ctx.send_batch(records).await?;
                 for issue in &fresh {
-                    if issue.updated_on > cursor.updated_on {
-                        cursor = Cursor {
-                            updated_on: issue.updated_on,
-                            ids: Vec::new(),
-                        };
-                    }
-                    if issue.updated_on == cursor.updated_on && !cursor.ids.contains(&issue.id) {
-                        cursor.ids.push(issue.id);
-                    }
+                    cursor.advance(issue.updated_on, &issue.id);
                 }
                 if let Some(login) = self.people.missing_mail.clone() {
                     if !self.people.mail_warned {
@@ -317,7 +258,7 @@ impl<'a> Collector<'a> {
                     }
                 }
                 // Only after this page's records are on their way to the store.
-                ctx.checkpoint(cursor.encode()).await?;
+                ctx.checkpoint(cursor.encode(CURSOR_KEY)).await?;
                 done_issues += fresh.len() as u64;
                 ctx.progress(done_issues, total.map(|t| t.max(done_issues)))
                     .await?;
@@ -571,7 +512,7 @@ impl<'a> Collector<'a> {
             entity_type: issue.tracker.as_ref().and_then(|t| t.name.clone()),
             entity_id: issue.id.to_string(),
         };
-        let mut seen: HashSet<(String, Interaction, DateTime<Utc>)> = HashSet::new();
+        let mut obs = Observations::new(&entity);
         let client = self.client.clone();
         let mapped = |f: &str| {
             self.settings
@@ -660,14 +601,15 @@ impl<'a> Collector<'a> {
 
         for (r, interaction, at) in refs {
             if let Some(person) = self.people.by_ref(&client, cancel, &r).await? {
-                self.push_observation(out, &mut seen, &entity, person, interaction, at);
+                obs.push(person, interaction, at);
             }
         }
         for (login, at) in logins {
             if let Some(person) = self.people.by_login(&client, cancel, &login).await? {
-                self.push_observation(out, &mut seen, &entity, person, Interaction::Mention, at);
+                obs.push(person, Interaction::Mention, at);
             }
         }
+        out.extend(obs.into_records());
 
         if let (Some(field), Some(link_system)) =
             (&self.settings.link_field, &self.settings.link_system)
@@ -689,40 +631,6 @@ impl<'a> Collector<'a> {
         }
         Ok(())
     }
-
-    fn push_observation(
-        &self,
-        out: &mut Vec<Record>,
-        seen: &mut HashSet<(String, Interaction, DateTime<Utc>)>,
-        entity: &EntityRef,
-        person: Person,
-        interaction: Interaction,
-        at: DateTime<Utc>,
-    ) {
-        // One observation per person, interaction and moment within an issue: a user
-        // watching and assigned is one mapped-field observation, not two.
-        let who = person
-            .login
-            .clone()
-            .or_else(|| person.display_name.clone())
-            .unwrap_or_default()
-            .to_lowercase();
-        if !seen.insert((who, interaction, at)) {
-            return;
-        }
-        out.push(Record::User(UserObservation {
-            system: self.system.clone(),
-            at,
-            email: person.email,
-            username: person.login,
-            display_name: person.display_name,
-            interaction,
-            project: entity.project.clone(),
-            entity_type: entity.entity_type.clone(),
-            entity_id: Some(entity.entity_id.clone()),
-            service_account: false,
-        }));
-    }
 }
 
 #[cfg(test)]
@@ -730,15 +638,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursor_round_trip_and_bare_timestamps() {
-        let c = Cursor {
-            updated_on: "2026-10-01T12:00:00Z".parse().unwrap(),
-            ids: vec![3, 9],
-        };
-        assert_eq!(Cursor::parse(&c.encode()), Some(c));
-        let bare = Cursor::parse("2026-10-01T14:00:00+02:00").unwrap();
-        assert_eq!(bare.updated_on.to_rfc3339(), "2026-10-01T12:00:00+00:00");
+    fn cursor_round_trip_bare_timestamps_and_old_cursors() {
+        let mut c = Cursor::from("2026-10-01T12:00:00Z".parse().unwrap());
+        c.ids = vec![3, 9];
+        assert_eq!(Cursor::parse(&c.encode(CURSOR_KEY), CURSOR_KEY), Some(c));
+        // What the previous version saved.
+        let old = Cursor::parse(
+            r#"{"updated_on":"2026-10-01T12:00:00Z","ids":[3,9]}"#,
+            CURSOR_KEY,
+        );
+        assert_eq!(old.map(|c| c.ids), Some(vec![3, 9]));
+        let bare = Cursor::parse("2026-10-01T14:00:00+02:00", CURSOR_KEY).unwrap();
+        assert_eq!(bare.at.to_rfc3339(), "2026-10-01T12:00:00+00:00");
         assert!(bare.ids.is_empty());
-        assert_eq!(Cursor::parse("yesterday"), None);
+        assert_eq!(Cursor::parse("yesterday", CURSOR_KEY), None);
     }
 }

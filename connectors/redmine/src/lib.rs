@@ -18,9 +18,8 @@ mod mentions;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use tally_http::settings::{http_options, validate_common, Common};
-use tally_http::{auth_from_settings, Auth, HttpClient};
+use tally_http::settings::{link_pair, HttpSettings};
+use tally_http::{Auth, Configured, HttpClient};
 use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 pub use directory::ADMINISTRATOR;
@@ -50,148 +49,84 @@ impl tally_model::ConnectorFactory for Factory {
 /// and server logs would keep it).
 pub const API_KEY_HEADER: &str = "X-Redmine-API-Key";
 
-/// `[[connector]] kind = "redmine"`, without `name` and `kind` (the config layer removes
-/// them). Unknown keys are errors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The Redmine root URL, e.g. `https://redmine.example.org` or `https://host/redmine`.
-    pub url: String,
-    /// A login for HTTP basic auth; then `token_env` holds the password. Without it,
-    /// `token_env` holds an API key sent as `X-Redmine-API-Key` (recommended).
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The environment variable holding the API key (or password).
-    pub token_env: String,
-    /// Project identifiers to read (as in `/projects/<identifier>`), subprojects included.
-    /// Empty: every project the account can see.
-    #[serde(default)]
-    pub projects: Vec<String>,
-    /// How far back the first run reaches, in days of `updated_on`.
-    #[serde(default = "tally_http::settings::default_lookback_days")]
-    pub lookback_days: u32,
-    /// User fields whose people are `mapped_user_field` observations: `assignee`,
-    /// `watchers`, `author`, or the name of a custom field of format "User".
-    #[serde(default = "default_mapped_fields")]
-    pub mapped_fields: Vec<String>,
-    /// The name of an issue custom field holding the linked entity's key in another
-    /// system (e.g. `"Jira key"`); an issue with a value yields a `sync` record.
-    #[serde(default)]
-    pub link_field: Option<String>,
-    /// The system name of the other side, as shown in reports (e.g. `"Jira"`). Required
-    /// with `link_field`.
-    #[serde(default)]
-    pub link_system: Option<String>,
-    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
-    #[serde(default)]
-    pub link_project: Option<String>,
-    /// Read the users directory (`/users.json`, administrators only) and yield one
-    /// `account` record per user at every run (default true).
-    #[serde(default = "yes")]
-    pub directory: bool,
-    /// Issues (and directory users) per listing page (default 100, Redmine's usual cap).
-    #[serde(default = "tally_http::settings::default_page_size")]
-    pub page_size: u32,
-    /// Requests in flight at once (default 4).
-    #[serde(default = "tally_http::settings::default_max_concurrency")]
-    pub max_concurrency: usize,
-    /// Seconds allowed for one request (default 60).
-    #[serde(default = "tally_http::settings::default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The system name shown in reports; default: the connector's name.
-    #[serde(default)]
-    pub system: Option<String>,
-}
-
-fn yes() -> bool {
-    true
+tally_http::http_settings! {
+    page_size = "Issues (and directory users) per listing page (default 100, Redmine's usual \
+        cap).";
+    mapped_fields = "default_mapped_fields", "User fields whose people are `mapped_user_field` \
+        observations: `assignee`, `watchers`, `author`, or the name of a custom field of \
+        format \"User\".";
+    link_field = "The name of an issue custom field holding the linked entity's key in another \
+        system (e.g. `\"Jira key\"`); an issue with a value yields a `sync` record.";
+    directory = "Read the users directory (`/users.json`, administrators only) and yield one \
+        `account` record per user at every run (default true).";
+    /// `[[connector]] kind = "redmine"`, without `name` and `kind` (the config layer removes
+    /// them). Unknown keys are errors. `url` is the Redmine root, e.g.
+    /// `https://redmine.example.org` or `https://host/redmine`; with `user`, `token_env`
+    /// holds that login's password, without it an API key sent as `X-Redmine-API-Key`
+    /// (recommended).
+    pub struct Settings {
+        /// Project identifiers to read (as in `/projects/<identifier>`), subprojects
+        /// included. Empty: every project the account can see.
+        #[serde(default)]
+        pub projects: Vec<String>,
+    }
 }
 
 fn default_mapped_fields() -> Vec<String> {
     vec!["assignee".to_string(), "watchers".to_string()]
 }
 
+impl Settings {
+    fn validate(&self, name: &str) -> Result<(), ConnectorError> {
+        self.checked(name, "API key", Some(self.page_size))?;
+        link_pair(
+            name,
+            "link_field",
+            self.link_field.is_some(),
+            self.link_system.as_deref(),
+            "name the custom field holding the other side's key",
+        )?;
+        if let Some(p) = self.projects.iter().find(|p| p.trim().is_empty()) {
+            return Err(ConnectorError::Config(format!(
+                "connector '{name}': projects contains an empty identifier ({p:?})"
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Checks `settings` and makes the connector. The API key is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
-    validate_common(
+    let options = settings.http_options();
+    Ok(Arc::new(RedmineConnector(Configured::new(
         name,
-        &Common {
-            url: &settings.url,
-            token_env: &settings.token_env,
-            secret: "API key",
-            lookback_days: settings.lookback_days,
-            page_size: Some(settings.page_size),
-            max_concurrency: settings.max_concurrency,
-            timeout_secs: settings.timeout_secs,
-        },
-    )?;
-    match (&settings.link_field, &settings.link_system) {
-        (Some(_), None) => {
-            return Err(config(
-                "link_field needs link_system: the name of the other system as shown in \
-                 reports (e.g. \"Jira\")"
-                    .into(),
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(config(
-                "link_system is set without link_field: name the custom field holding the \
-                 other side's key"
-                    .into(),
-            ))
-        }
-        _ => {}
-    }
-    if let Some(p) = settings.projects.iter().find(|p| p.trim().is_empty()) {
-        return Err(config(format!(
-            "projects contains an empty identifier ({p:?})"
-        )));
-    }
-    Ok(Arc::new(RedmineConnector {
-        name: name.to_string(),
         settings,
-    }))
+        options,
+        |s| s.validate(name),
+    )?)))
 }
 
-pub struct RedmineConnector {
-    name: String,
-    settings: Settings,
-}
+pub struct RedmineConnector(Configured<Settings>);
 
 impl RedmineConnector {
     /// The system name in reports.
     pub fn system(&self) -> &str {
-        self.settings.system.as_deref().unwrap_or(&self.name)
+        &self.0.system
     }
 
     fn client(&self) -> Result<HttpClient, ConnectorError> {
-        let s = &self.settings;
-        let auth = auth_from_settings(
-            &self.name,
-            s.user.as_deref(),
-            Some(&s.token_env),
-            |secret| Auth::Header {
-                name: API_KEY_HEADER,
-                secret,
-            },
-        )?;
-        let options = http_options(s.timeout_secs, s.max_concurrency);
-        Ok(HttpClient::new(
-            &self.name,
-            &s.url,
-            auth,
-            Some(&s.token_env),
-            options,
-        )?)
+        self.0.client(&self.0.settings.url, |secret| Auth::Header {
+            name: API_KEY_HEADER,
+            secret,
+        })
     }
 }
 
 #[async_trait]
 impl Connector for RedmineConnector {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn kind(&self) -> &str {
@@ -200,7 +135,7 @@ impl Connector for RedmineConnector {
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
         let client = self.client()?;
-        collect::Collector::new(client, self.system().to_string(), &self.settings)
+        collect::Collector::new(client, self.system().to_string(), &self.0.settings)
             .run(&ctx)
             .await
     }

@@ -6,12 +6,13 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration as Days, Utc};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use tally_http::cursor::LastSecond;
 use tally_http::links::{link_target, split_keys};
-use tally_http::{CancellationToken, HttpClient, HttpError, Method};
+use tally_http::people::non_empty;
+use tally_http::{CancellationToken, HttpClient, HttpError, Method, Observations, Person};
 use tally_model::{
     Account, AccountStatus, ConnectorContext, ConnectorError, EntityRef, Interaction, Record,
-    SyncRecord, SyncStatus, UserObservation,
+    SyncRecord, SyncStatus,
 };
 use tokio::task::JoinSet;
 
@@ -35,59 +36,46 @@ const MAX_PASSES: usize = 3;
 /// Where the previous run stopped: the last `LastUpdated` it processed and the tickets it
 /// processed at exactly that second, so the next run, asking from that second again, skips
 /// them rather than losing tickets updated later within the same second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Cursor {
-    pub last_updated: DateTime<Utc>,
-    #[serde(default)]
-    pub ids: Vec<String>,
-}
+pub(crate) type Cursor = LastSecond<String>;
 
-impl Cursor {
-    pub fn parse(text: &str) -> Option<Cursor> {
-        if let Ok(c) = serde_json::from_str::<Cursor>(text) {
-            return Some(c);
-        }
-        // A bare timestamp is accepted too, e.g. set by hand to re-read from a date.
-        DateTime::parse_from_rfc3339(text.trim())
-            .ok()
-            .map(|t| Cursor {
-                last_updated: t.with_timezone(&Utc),
-                ids: Vec::new(),
-            })
-    }
+/// The key the cursor's second is saved under.
+const CURSOR_KEY: &str = "last_updated";
 
-    pub fn encode(&self) -> String {
-        // Serialising a timestamp and strings cannot fail.
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-/// Who an RT user is, as far as this account may see.
+/// Who an RT user is, as far as this account may see: the person (with RT's numeric user
+/// id, when the profile was readable) and what the directory needs.
 #[derive(Debug, Clone, Default)]
-struct Person {
-    /// RT's numeric user id, when the profile was readable.
-    id: Option<String>,
+struct Profile {
+    person: Person,
+    /// The login (`Name`); the person's username.
     login: String,
-    email: Option<String>,
-    display_name: Option<String>,
     privileged: bool,
     /// `None` when RT did not say (the account lacks AdminUsers).
     disabled: Option<bool>,
 }
 
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
+impl Profile {
+    fn of_login(login: &str) -> Profile {
+        Profile {
+            person: Person {
+                username: Some(login.to_string()),
+                ..Person::default()
+            },
+            login: login.to_string(),
+            ..Profile::default()
+        }
+    }
 
-impl Person {
-    fn from_user(login: &str, u: &User) -> Person {
-        Person {
-            id: u.id.clone(),
-            login: non_empty(u.name.as_deref()).unwrap_or_else(|| login.to_string()),
-            email: non_empty(u.email.as_deref()),
-            display_name: non_empty(u.real_name.as_deref()),
+    fn from_user(login: &str, u: &User) -> Profile {
+        let login = non_empty(u.name.as_deref()).unwrap_or_else(|| login.to_string());
+        Profile {
+            person: Person {
+                id: u.id.clone(),
+                username: Some(login.clone()),
+                email: non_empty(u.email.as_deref()),
+                display_name: non_empty(u.real_name.as_deref()),
+                service_account: false,
+            },
+            login,
             privileged: flag(&u.privileged),
             disabled: u.disabled.as_ref().map(flag),
         }
@@ -166,7 +154,7 @@ pub(crate) struct Collector<'a> {
     system: String,
     settings: &'a Settings,
     /// Login (lower case) -> person; `None` for RT's own users.
-    people: HashMap<String, Option<Person>>,
+    people: HashMap<String, Option<Profile>>,
     /// Queue id -> name.
     queues: HashMap<String, String>,
     /// RT's clock minus ours, from the `Date` header of the first answer.
@@ -187,37 +175,25 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        let saved = match ctx.cursor() {
-            None => None,
-            Some(text) => match Cursor::parse(text) {
-                Some(c) => Some(c),
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?;
-                    None
-                }
-            },
-        };
+        let saved = tally_http::cursor::saved(ctx, self.settings.lookback_days, |text| {
+            Cursor::parse(text, CURSOR_KEY)
+        })
+        .await?;
         self.check_server(&cancel).await?;
         let queue_clause = self.queue_clause(&cancel).await?;
         // Transactions and attachments older than the cursor were sent by an earlier run.
-        let incremental_since = saved.as_ref().map(|c| c.last_updated);
-        let mut cursor = saved.unwrap_or_else(|| Cursor {
-            last_updated: Utc::now() - Days::days(i64::from(self.settings.lookback_days)),
-            ids: Vec::new(),
+        let incremental_since = saved.as_ref().map(|c| c.at);
+        let mut cursor = saved.unwrap_or_else(|| {
+            Cursor::from(Utc::now() - Days::days(i64::from(self.settings.lookback_days)))
         });
-        let since = cursor.last_updated;
+        let since = cursor.at;
         let page_size = u64::from(self.settings.page_size);
         // (ticket, LastUpdated) already sent: by the previous run at the cursor's second,
         // and by this run.
         let mut processed: HashSet<(String, DateTime<Utc>)> = cursor
             .ids
             .iter()
-            .map(|id| (id.clone(), cursor.last_updated))
+            .map(|id| (id.clone(), cursor.at))
             .collect();
         let mut this_run: HashSet<String> = HashSet::new();
         let mut done = 0u64;
@@ -258,18 +234,10 @@ impl<'a> Collector<'a> {
                     ctx.send_batch(records).await?;
                     for t in &fresh {
                         this_run.insert(t.id.clone());
-                        if t.last_updated > cursor.last_updated {
-                            cursor = Cursor {
-                                last_updated: t.last_updated,
-                                ids: Vec::new(),
-                            };
-                        }
-                        if t.last_updated == cursor.last_updated && !cursor.ids.contains(&t.id) {
-                            cursor.ids.push(t.id.clone());
-                        }
+                        cursor.advance(t.last_updated, &t.id);
                     }
                     // Only after this page's records are on their way to the store.
-                    ctx.checkpoint(cursor.encode()).await?;
+                    ctx.checkpoint(cursor.encode(CURSOR_KEY)).await?;
                     done += fresh.len() as u64;
                     ctx.progress(done, list.total.map(|t| t.max(done))).await?;
                 }
@@ -481,7 +449,7 @@ impl<'a> Collector<'a> {
         &mut self,
         cancel: &CancellationToken,
         login: &str,
-    ) -> Result<Option<Person>, HttpError> {
+    ) -> Result<Option<Profile>, HttpError> {
         let key = login.to_lowercase();
         if let Some(known) = self.people.get(&key) {
             return Ok(known.clone());
@@ -494,11 +462,8 @@ impl<'a> Collector<'a> {
                 .get_json::<User>(cancel, &format!("user/{}", segment(login)), &[])
                 .await
             {
-                Ok(u) => Some(Person::from_user(login, &u)),
-                Err(e) if matches!(e.status(), Some(403 | 404)) => Some(Person {
-                    login: login.to_string(),
-                    ..Person::default()
-                }),
+                Ok(u) => Some(Profile::from_user(login, &u)),
+                Err(e) if matches!(e.status(), Some(403 | 404)) => Some(Profile::of_login(login)),
                 Err(e) => return Err(e),
             }
         };
@@ -562,29 +527,15 @@ impl<'a> Collector<'a> {
             }
         }
 
-        let mut seen: HashSet<(String, Interaction, DateTime<Utc>)> = HashSet::new();
+        // One observation per person, interaction and moment within a ticket: an Owner who
+        // is also AdminCc is one mapped-field observation, not two.
+        let mut obs = Observations::new(&entity);
         for (login, interaction, at) in seen_refs {
-            let Some(person) = self.person(cancel, &login).await? else {
-                continue;
-            };
-            // One observation per person, interaction and moment within a ticket: an
-            // Owner who is also AdminCc is one mapped-field observation, not two.
-            if !seen.insert((person.login.to_lowercase(), interaction, at)) {
-                continue;
+            if let Some(p) = self.person(cancel, &login).await? {
+                obs.push(p.person, interaction, at);
             }
-            out.push(Record::User(UserObservation {
-                system: self.system.clone(),
-                at,
-                email: person.email,
-                username: Some(person.login),
-                display_name: person.display_name,
-                interaction,
-                project: entity.project.clone(),
-                entity_type: entity.entity_type.clone(),
-                entity_id: Some(entity.entity_id.clone()),
-                service_account: false,
-            }));
         }
+        out.extend(obs.into_records());
 
         if let (Some(field), Some(link_system)) =
             (&self.settings.link_field, &self.settings.link_system)
@@ -671,7 +622,7 @@ impl<'a> Collector<'a> {
             match got {
                 Ok(u) => {
                     self.people
-                        .insert(login.to_lowercase(), Some(Person::from_user(&login, &u)));
+                        .insert(login.to_lowercase(), Some(Profile::from_user(&login, &u)));
                 }
                 // Deleted between the listing and now.
                 Err(e) if e.status() == Some(404) => {}
@@ -705,10 +656,10 @@ impl<'a> Collector<'a> {
             accounts.push(Record::Account(Account {
                 system: self.system.clone(),
                 at,
-                id: p.id.clone().unwrap_or_else(|| p.login.clone()),
-                email: p.email.clone(),
+                id: p.person.id.clone().unwrap_or_else(|| p.login.clone()),
+                email: p.person.email.clone(),
                 username: Some(p.login.clone()),
-                display_name: p.display_name.clone(),
+                display_name: p.person.display_name.clone(),
                 status: if disabled {
                     AccountStatus::Disabled
                 } else {
@@ -740,15 +691,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursor_round_trip_and_bare_timestamps() {
-        let c = Cursor {
-            last_updated: "2026-10-01T12:00:00Z".parse().unwrap(),
-            ids: vec!["3".into(), "9".into()],
-        };
-        assert_eq!(Cursor::parse(&c.encode()), Some(c));
-        let bare = Cursor::parse("2026-10-01T14:00:00+02:00").unwrap();
-        assert_eq!(bare.last_updated.to_rfc3339(), "2026-10-01T12:00:00+00:00");
-        assert_eq!(Cursor::parse("yesterday"), None);
+    fn cursor_round_trip_bare_timestamps_and_old_cursors() {
+        let mut c = Cursor::from("2026-10-01T12:00:00Z".parse().unwrap());
+        c.ids = vec!["3".into(), "9".into()];
+        assert_eq!(Cursor::parse(&c.encode(CURSOR_KEY), CURSOR_KEY), Some(c));
+        // What the previous version saved.
+        let old = Cursor::parse(
+            r#"{"last_updated":"2026-10-01T12:00:00Z","ids":["3","9"]}"#,
+            CURSOR_KEY,
+        );
+        assert_eq!(
+            old.map(|c| c.ids),
+            Some(vec!["3".to_string(), "9".to_string()])
+        );
+        let bare = Cursor::parse("2026-10-01T14:00:00+02:00", CURSOR_KEY).unwrap();
+        assert_eq!(bare.at.to_rfc3339(), "2026-10-01T12:00:00+00:00");
+        assert_eq!(Cursor::parse("yesterday", CURSOR_KEY), None);
     }
 
     #[test]

@@ -17,9 +17,8 @@ mod collect;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use tally_http::settings::{http_options, validate_common, Common};
-use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions, Secret};
+use tally_http::settings::{link_pair, HttpSettings};
+use tally_http::{Auth, Configured, HttpClient, HttpOptions, Secret};
 use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 /// The `kind` of this connector in the configuration.
@@ -45,60 +44,24 @@ impl tally_model::ConnectorFactory for Factory {
 /// Where REST 2 lives below the RT root.
 const REST2: &str = "REST/2.0/";
 
-/// `[[connector]] kind = "rt"`, without `name` and `kind` (the config layer removes them).
-/// Unknown keys are errors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The RT root URL, e.g. `https://rt.example.org` or `https://host/rt` (the connector
-    /// adds `/REST/2.0/`; a URL already ending in it is accepted too).
-    pub url: String,
-    /// A login for HTTP basic auth; then `token_env` holds the password. Without it,
-    /// `token_env` holds an RT auth token, sent as `Authorization: token …` (recommended).
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The environment variable holding the auth token (or password).
-    pub token_env: String,
-    /// Queue names to read. Empty: every queue the account can see.
-    #[serde(default)]
-    pub queues: Vec<String>,
-    /// How far back the first run reaches, in days of `LastUpdated`.
-    #[serde(default = "tally_http::settings::default_lookback_days")]
-    pub lookback_days: u32,
-    /// Ticket roles whose people are `mapped_user_field` observations: any of `Requestor`,
-    /// `Owner`, `Cc`, `AdminCc`.
-    #[serde(default = "default_mapped_fields")]
-    pub mapped_fields: Vec<String>,
-    /// The name of a ticket custom field holding the linked entity's key in another system
-    /// (e.g. `"Jira key"`); a ticket with a value yields a `sync` record.
-    #[serde(default)]
-    pub link_field: Option<String>,
-    /// The system name of the other side, as shown in reports. Required with `link_field`.
-    #[serde(default)]
-    pub link_system: Option<String>,
-    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
-    #[serde(default)]
-    pub link_project: Option<String>,
-    /// Items per listing page (default 100, RT's cap).
-    #[serde(default = "tally_http::settings::default_page_size")]
-    pub page_size: u32,
-    /// Read the user directory into `account` records (default true; needs the AdminUsers
-    /// right).
-    #[serde(default = "yes")]
-    pub directory: bool,
-    /// Requests in flight at once (default 4).
-    #[serde(default = "tally_http::settings::default_max_concurrency")]
-    pub max_concurrency: usize,
-    /// Seconds allowed for one request (default 60).
-    #[serde(default = "tally_http::settings::default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The system name shown in reports; default: the connector's name.
-    #[serde(default)]
-    pub system: Option<String>,
-}
-
-fn yes() -> bool {
-    true
+tally_http::http_settings! {
+    page_size = "Items per listing page (default 100, RT's cap).";
+    mapped_fields = "default_mapped_fields", "Ticket roles whose people are `mapped_user_field` \
+        observations: any of `Requestor`, `Owner`, `Cc`, `AdminCc`.";
+    link_field = "The name of a ticket custom field holding the linked entity's key in another \
+        system (e.g. `\"Jira key\"`); a ticket with a value yields a `sync` record.";
+    directory = "Read the user directory into `account` records (default true; needs the \
+        AdminUsers right).";
+    /// `[[connector]] kind = "rt"`, without `name` and `kind` (the config layer removes
+    /// them). Unknown keys are errors. `url` is the RT root, e.g. `https://rt.example.org` or
+    /// `https://host/rt` (the connector adds `/REST/2.0/`; a URL already ending in it is
+    /// accepted too). With `user`, `token_env` holds that login's password; without it, an
+    /// RT auth token sent as `Authorization: token …` (recommended).
+    pub struct Settings {
+        /// Queue names to read. Empty: every queue the account can see.
+        #[serde(default)]
+        pub queues: Vec<String>,
+    }
 }
 
 /// The ticket roles RT has for people.
@@ -111,17 +74,10 @@ fn default_mapped_fields() -> Vec<String> {
 impl Settings {
     fn validate(&self, name: &str) -> Result<(), ConnectorError> {
         let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
-        validate_common(
+        self.checked(
             name,
-            &Common {
-                url: &self.url,
-                token_env: &self.token_env,
-                secret: "RT auth token (or, with user, the password)",
-                lookback_days: self.lookback_days,
-                page_size: Some(self.page_size),
-                max_concurrency: self.max_concurrency,
-                timeout_secs: self.timeout_secs,
-            },
+            "RT auth token (or, with user, the password)",
+            Some(self.page_size),
         )?;
         if let Some(f) = self
             .mapped_fields
@@ -138,34 +94,24 @@ impl Settings {
                 "queues contains an empty queue name ({q:?})"
             )));
         }
-        match (&self.link_field, &self.link_system) {
-            (Some(_), None) => Err(config(
-                "link_field needs link_system: the name of the other system as shown in \
-                 reports (e.g. \"Jira\")"
-                    .into(),
-            )),
-            (None, Some(_)) => Err(config(
-                "link_system is set without link_field: name the ticket custom field holding \
-                 the other side's key"
-                    .into(),
-            )),
-            _ => Ok(()),
-        }
+        link_pair(
+            name,
+            "link_field",
+            self.link_field.is_some(),
+            self.link_system.as_deref(),
+            "name the ticket custom field holding the other side's key",
+        )
     }
 }
 
 /// Checks `settings` and makes the connector. The secret is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let options = http_options(settings.timeout_secs, settings.max_concurrency);
+    let options = settings.http_options();
     Ok(Arc::new(RtConnector::new(name, settings, options)?))
 }
 
-pub struct RtConnector {
-    name: String,
-    settings: Settings,
-    options: HttpOptions,
-}
+pub struct RtConnector(Configured<Settings>);
 
 impl RtConnector {
     /// Like [`build`], with the HTTP client's timeouts and retries given (tests shorten
@@ -175,22 +121,22 @@ impl RtConnector {
         settings: Settings,
         options: HttpOptions,
     ) -> Result<Self, ConnectorError> {
-        settings.validate(name)?;
-        Ok(RtConnector {
-            name: name.to_string(),
+        Ok(RtConnector(Configured::new(
+            name,
             settings,
             options,
-        })
+            |s| s.validate(name),
+        )?))
     }
 
     /// The system name in reports.
     pub fn system(&self) -> &str {
-        self.settings.system.as_deref().unwrap_or(&self.name)
+        &self.0.system
     }
 
     /// The REST 2 base: the configured root with `REST/2.0/` added unless already there.
     fn api_base(&self) -> String {
-        let root = self.settings.url.trim().trim_end_matches('/');
+        let root = self.0.settings.url.trim().trim_end_matches('/');
         if root.ends_with("/REST/2.0") {
             format!("{root}/")
         } else {
@@ -199,29 +145,19 @@ impl RtConnector {
     }
 
     fn client(&self) -> Result<HttpClient, ConnectorError> {
-        let s = &self.settings;
         // RT reads auth tokens from `Authorization: token <string>`; the whole header value
         // is the secret, so it is scrubbed from errors like any other.
-        let auth = auth_from_settings(&self.name, s.user.as_deref(), Some(&s.token_env), |t| {
-            Auth::Header {
-                name: "Authorization",
-                secret: Secret::new(format!("token {}", t.expose())),
-            }
-        })?;
-        Ok(HttpClient::new(
-            &self.name,
-            &self.api_base(),
-            auth,
-            Some(&s.token_env),
-            self.options.clone(),
-        )?)
+        self.0.client(&self.api_base(), |t| Auth::Header {
+            name: "Authorization",
+            secret: Secret::new(format!("token {}", t.expose())),
+        })
     }
 }
 
 #[async_trait]
 impl Connector for RtConnector {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn kind(&self) -> &str {
@@ -230,7 +166,7 @@ impl Connector for RtConnector {
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
         let client = self.client()?;
-        collect::Collector::new(client, self.system().to_string(), &self.settings)
+        collect::Collector::new(client, self.system().to_string(), &self.0.settings)
             .run(&ctx)
             .await
     }

@@ -7,10 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, Duration as Days, Utc};
 use serde::{Deserialize, Serialize};
 use tally_http::links::link_target;
-use tally_http::{CancellationToken, HttpClient, HttpError};
+use tally_http::{CancellationToken, HttpClient, HttpError, Observations};
 use tally_model::{
     ConnectorContext, ConnectorError, EntityRef, Interaction, Record, SyncRecord, SyncStatus,
-    UserObservation,
 };
 
 use crate::people::{account_of, field, join, time, Envelope, People, Person, Row, USER_FIELDS};
@@ -65,14 +64,16 @@ enum Related {
     Journal,
     Attachments,
     Audit,
+    Mentions,
 }
 
 impl Related {
-    fn table(self) -> &'static str {
+    fn table(self, s: &Settings) -> &str {
         match self {
             Related::Journal => "sys_journal_field",
             Related::Attachments => "sys_attachment",
             Related::Audit => "sys_audit",
+            Related::Mentions => s.mention_table.trim(),
         }
     }
 }
@@ -103,21 +104,9 @@ impl<'a> Collector<'a> {
 
     pub async fn run(mut self, ctx: &ConnectorContext) -> Result<(), ConnectorError> {
         let cancel = ctx.shutdown().clone();
-        let mut cursor = match ctx.cursor() {
-            None => Cursor::default(),
-            Some(text) => match Cursor::parse(text) {
-                Some(c) => c,
-                None => {
-                    ctx.warn(format!(
-                        "the saved cursor {text:?} is not readable; reading the last {} days \
-                         again",
-                        self.settings.lookback_days
-                    ))
-                    .await?;
-                    Cursor::default()
-                }
-            },
-        };
+        let mut cursor = tally_http::cursor::saved(ctx, self.settings.lookback_days, Cursor::parse)
+            .await?
+            .unwrap_or_default();
         if self.settings.directory {
             self.directory(ctx, &cancel).await?;
         }
@@ -335,15 +324,14 @@ impl<'a> Collector<'a> {
         if self.closed.contains(&kind) {
             return Ok(Vec::new());
         }
-        match self.all(cancel, kind.table(), &query, fields).await {
+        let table = kind.table(self.settings);
+        match self.all(cancel, table, &query, fields).await {
             Ok(rows) => Ok(rows),
             Err(e) if matches!(e.status(), Some(401 | 403)) => {
                 self.closed.insert(kind);
                 ctx.warn(format!(
-                    "{} cannot be read by the integration user, so its interactions are \
-                     missing (grant read access to {}): {e}",
-                    kind.table(),
-                    kind.table()
+                    "{table} cannot be read by the integration user, so its interactions are \
+                     missing (grant read access to {table}): {e}"
                 ))
                 .await?;
                 Ok(Vec::new())
@@ -409,6 +397,22 @@ impl<'a> Collector<'a> {
             Vec::new()
         };
 
+        let mentions = if s.mentions {
+            self.related(
+                ctx,
+                cancel,
+                Related::Mentions,
+                format!(
+                    "table={table}^documentIN{ids}^sys_created_on>={since_text}^\
+                     ORDERBYsys_created_on^ORDERBYsys_id"
+                ),
+                "document,table,user,sys_created_on",
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
+
         let mapped = |f: &str| s.mapped_fields.iter().any(|m| m.trim() == f);
         // Who to look up in sys_user: user names (creators, updaters, writers) and the
         // sys_ids of reference fields and assignment moves.
@@ -431,6 +435,13 @@ impl<'a> Collector<'a> {
         for r in journal.iter().chain(&attachments) {
             names.extend(field(r, "sys_created_by").map(str::to_string));
         }
+        // A mention names the mentioned user by sys_id.
+        user_ids.extend(
+            mentions
+                .iter()
+                .filter_map(|m| field(m, "user"))
+                .map(str::to_string),
+        );
         for r in &audit {
             names.extend(field(r, "user").map(str::to_string));
             if field(r, "fieldname").is_some_and(mapped) {
@@ -449,30 +460,10 @@ impl<'a> Collector<'a> {
                 entity_type: Some(table_label(table)),
                 entity_id: field(row, "number").unwrap_or(id).to_string(),
             };
-            let mut seen: HashSet<(String, Interaction, DateTime<Utc>)> = HashSet::new();
+            // One observation per person, interaction and moment within a record.
+            let mut obs = Observations::new(&entity);
             let mut push = |p: Option<Person>, interaction: Interaction, at: DateTime<Utc>| {
-                let Some(p) = p else { return };
-                let who = p
-                    .username
-                    .clone()
-                    .or_else(|| p.display_name.clone())
-                    .unwrap_or_default()
-                    .to_lowercase();
-                if !seen.insert((who, interaction, at)) {
-                    return;
-                }
-                out.push(Record::User(UserObservation {
-                    system: self.system.clone(),
-                    at,
-                    email: p.email,
-                    username: p.username,
-                    display_name: p.display_name,
-                    interaction,
-                    project: entity.project.clone(),
-                    entity_type: entity.entity_type.clone(),
-                    entity_id: Some(entity.entity_id.clone()),
-                    service_account: p.service_account,
-                }));
+                obs.push_some(p, interaction, at)
             };
             let people = &self.people;
             if let (Some(who), Some(at)) =
@@ -522,6 +513,12 @@ impl<'a> Collector<'a> {
                     }
                 }
             }
+            for m in mentions.iter().filter(|m| field(m, "document") == Some(id)) {
+                if let (Some(user), Some(at)) = (field(m, "user"), time(m, "sys_created_on")) {
+                    push(people.by_id(user), Interaction::Mention, at);
+                }
+            }
+            out.extend(obs.into_records());
             if let Some(key) = field(row, s.link_field.trim()) {
                 let other = s
                     .link_system

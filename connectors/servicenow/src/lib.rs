@@ -18,9 +18,8 @@ mod people;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
-use tally_http::settings::{http_options, validate_common, Common};
-use tally_http::{auth_from_settings, Auth, HttpClient, HttpOptions};
+use tally_http::settings::HttpSettings;
+use tally_http::{Auth, Configured, HttpClient, HttpOptions};
 use tally_model::{Connector, ConnectorContext, ConnectorError};
 
 /// The `kind` of this connector in the configuration.
@@ -43,66 +42,49 @@ impl tally_model::ConnectorFactory for Factory {
     }
 }
 
-/// `[[connector]] kind = "servicenow"`, without `name` and `kind` (the config layer
-/// removes them). Unknown keys are errors.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// The instance URL, e.g. `https://acme.service-now.com`.
-    pub url: String,
-    /// The integration user for HTTP basic auth; then `token_env` holds its password.
-    /// Without it, `token_env` holds an OAuth access token sent as a bearer token.
-    #[serde(default)]
-    pub user: Option<String>,
-    /// The environment variable holding the password (or OAuth token).
-    pub token_env: String,
-    /// The tables to read: `incident`, `problem`, `change_request`, or any other table
-    /// extending `task`.
-    #[serde(default = "default_tables")]
-    pub tables: Vec<String>,
-    /// Reference fields to `sys_user` whose people are `mapped_user_field` observations.
-    #[serde(default = "default_mapped_fields")]
-    pub mapped_fields: Vec<String>,
-    /// The field holding the linked entity's id in the other system.
-    #[serde(default = "default_link_field")]
-    pub link_field: String,
-    /// The field naming the other system (`correlation_display`); its value is the
-    /// system name in reports unless `link_system` is set.
-    #[serde(default = "default_link_system_field")]
-    pub link_system_field: String,
-    /// The other system's name in reports, for every linked record.
-    #[serde(default)]
-    pub link_system: Option<String>,
-    /// The other side's project. Without it, a key like `OPS-17` gives project `OPS`.
-    #[serde(default)]
-    pub link_project: Option<String>,
-    /// Read comments and work notes (`sys_journal_field`; default true).
-    #[serde(default = "yes")]
-    pub journal: bool,
-    /// Read attachments (`sys_attachment`; default true).
-    #[serde(default = "yes")]
-    pub attachments: bool,
-    /// Read the audit history (`sys_audit`; default true).
-    #[serde(default = "yes")]
-    pub audit: bool,
-    /// Read `sys_user` into `account` records (default true).
-    #[serde(default = "yes")]
-    pub directory: bool,
-    /// How far back the first run reaches, in days of `sys_updated_on`.
-    #[serde(default = "tally_http::settings::default_lookback_days")]
-    pub lookback_days: u32,
-    /// Records per page (`sysparm_limit`, 1–100; default 100).
-    #[serde(default = "tally_http::settings::default_page_size")]
-    pub page_size: u32,
-    /// Requests in flight at once (default 4).
-    #[serde(default = "tally_http::settings::default_max_concurrency")]
-    pub max_concurrency: usize,
-    /// Seconds allowed for one request (default 60).
-    #[serde(default = "tally_http::settings::default_timeout_secs")]
-    pub timeout_secs: u64,
-    /// The system name shown in reports; default: the connector's name.
-    #[serde(default)]
-    pub system: Option<String>,
+tally_http::http_settings! {
+    page_size = "Records per page (`sysparm_limit`, 1–100; default 100).";
+    mapped_fields = "default_mapped_fields", "Reference fields to `sys_user` whose people are \
+        `mapped_user_field` observations.";
+    directory = "Read `sys_user` into `account` records (default true).";
+    /// `[[connector]] kind = "servicenow"`, without `name` and `kind` (the config layer
+    /// removes them). Unknown keys are errors.
+    ///
+    /// `url`: The instance URL, e.g. `https://acme.service-now.com`. `user`: The
+    /// integration user for HTTP basic auth; then `token_env` holds its password. Without
+    /// it, `token_env` holds an OAuth access token sent as a bearer token. `token_env`: The
+    /// environment variable holding the password (or OAuth token).
+    pub struct Settings {
+        /// The tables to read: `incident`, `problem`, `change_request`, or any other table
+        /// extending `task`.
+        #[serde(default = "default_tables")]
+        pub tables: Vec<String>,
+        /// The field holding the linked entity's id in the other system.
+        #[serde(default = "default_link_field")]
+        pub link_field: String,
+        /// The field naming the other system (`correlation_display`); its value is the
+        /// system name in reports unless `link_system` is set.
+        #[serde(default = "default_link_system_field")]
+        pub link_system_field: String,
+        /// Read comments and work notes (`sys_journal_field`; default true).
+        #[serde(default = "yes")]
+        pub journal: bool,
+        /// Read attachments (`sys_attachment`; default true).
+        #[serde(default = "yes")]
+        pub attachments: bool,
+        /// Read the audit history (`sys_audit`; default true).
+        #[serde(default = "yes")]
+        pub audit: bool,
+        /// Read `@` mentions of the collected records from `mention_table` (default true);
+        /// a table the integration user may not read is a warning.
+        #[serde(default = "yes")]
+        pub mentions: bool,
+        /// The table with one record per `@` mention: `document` (the mentioning record's
+        /// `sys_id`), `table`, `user` (the mentioned `sys_user`), `sys_created_on`
+        /// (default `live_mention`).
+        #[serde(default = "default_mention_table")]
+        pub mention_table: String,
+    }
 }
 
 fn default_tables() -> Vec<String> {
@@ -119,6 +101,10 @@ fn default_mapped_fields() -> Vec<String> {
 
 fn default_link_field() -> String {
     "correlation_id".to_string()
+}
+
+fn default_mention_table() -> String {
+    "live_mention".to_string()
 }
 
 fn default_link_system_field() -> String {
@@ -138,15 +124,11 @@ fn is_name(s: &str) -> bool {
 /// Checks `settings` and makes the connector. The secret is read when the connector runs,
 /// so a missing variable fails this connector alone, with a message naming it.
 pub fn build(name: &str, settings: Settings) -> Result<Arc<dyn Connector>, ConnectorError> {
-    let options = http_options(settings.timeout_secs, settings.max_concurrency);
+    let options = settings.http_options();
     Ok(Arc::new(ServiceNowConnector::new(name, settings, options)?))
 }
 
-pub struct ServiceNowConnector {
-    name: String,
-    settings: Settings,
-    options: HttpOptions,
-}
+pub struct ServiceNowConnector(Configured<Settings>);
 
 impl ServiceNowConnector {
     /// [`build`] with the client's timeouts and retries given (tests shorten them).
@@ -155,78 +137,69 @@ impl ServiceNowConnector {
         settings: Settings,
         options: HttpOptions,
     ) -> Result<ServiceNowConnector, ConnectorError> {
-        let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
-        validate_common(
+        Ok(ServiceNowConnector(Configured::new(
             name,
-            &Common {
-                url: &settings.url,
-                token_env: &settings.token_env,
-                secret: "password (or OAuth token)",
-                lookback_days: settings.lookback_days,
-                page_size: Some(settings.page_size),
-                max_concurrency: settings.max_concurrency,
-                timeout_secs: settings.timeout_secs,
-            },
-        )?;
-        if settings.tables.is_empty() {
-            return Err(config(
-                "tables is empty: name the tables to read (default incident, problem, \
-                 change_request)"
-                    .into(),
-            ));
-        }
-        for (key, list) in [
-            ("tables", &settings.tables),
-            ("mapped_fields", &settings.mapped_fields),
-        ] {
-            if let Some(bad) = list.iter().find(|t| !is_name(t.trim())) {
-                return Err(config(format!(
-                    "{key}: {bad:?} is not a ServiceNow name (letters, digits and _ only, \
-                     e.g. \"change_request\")"
-                )));
-            }
-        }
-        for (key, value) in [
-            ("link_field", &settings.link_field),
-            ("link_system_field", &settings.link_system_field),
-        ] {
-            if !is_name(value.trim()) {
-                return Err(config(format!(
-                    "{key}: {value:?} is not a ServiceNow field name"
-                )));
-            }
-        }
-        Ok(ServiceNowConnector {
-            name: name.to_string(),
             settings,
             options,
-        })
+            |s| check(name, s),
+        )?))
     }
 
     /// The system name in reports.
     pub fn system(&self) -> &str {
-        self.settings.system.as_deref().unwrap_or(&self.name)
+        &self.0.system
     }
 
     fn client(&self) -> Result<HttpClient, ConnectorError> {
-        let s = &self.settings;
-        let auth = auth_from_settings(&self.name, s.user.as_deref(), Some(&s.token_env), |t| {
-            Auth::Bearer(t)
-        })?;
-        Ok(HttpClient::new(
-            &self.name,
-            &s.url,
-            auth,
-            Some(&s.token_env),
-            self.options.clone(),
-        )?)
+        self.0.client(&self.0.settings.url, Auth::Bearer)
     }
+}
+
+fn check(name: &str, settings: &Settings) -> Result<(), ConnectorError> {
+    let config = |msg: String| ConnectorError::Config(format!("connector '{name}': {msg}"));
+    settings.checked(name, "password (or OAuth token)", Some(settings.page_size))?;
+    if settings.tables.is_empty() {
+        return Err(config(
+            "tables is empty: name the tables to read (default incident, problem, \
+                 change_request)"
+                .into(),
+        ));
+    }
+    for (key, list) in [
+        ("tables", &settings.tables),
+        ("mapped_fields", &settings.mapped_fields),
+    ] {
+        if let Some(bad) = list.iter().find(|t| !is_name(t.trim())) {
+            return Err(config(format!(
+                "{key}: {bad:?} is not a ServiceNow name (letters, digits and _ only, \
+                     e.g. \"change_request\")"
+            )));
+        }
+    }
+    for (key, value) in [
+        ("link_field", &settings.link_field),
+        ("link_system_field", &settings.link_system_field),
+    ] {
+        if !is_name(value.trim()) {
+            return Err(config(format!(
+                "{key}: {value:?} is not a ServiceNow field name"
+            )));
+        }
+    }
+    if !is_name(settings.mention_table.trim()) {
+        return Err(config(format!(
+            "mention_table: {:?} is not a ServiceNow table name (letters, digits and _ only, \
+             e.g. \"live_mention\")",
+            settings.mention_table
+        )));
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl Connector for ServiceNowConnector {
     fn name(&self) -> &str {
-        &self.name
+        &self.0.name
     }
 
     fn kind(&self) -> &str {
@@ -235,7 +208,7 @@ impl Connector for ServiceNowConnector {
 
     async fn run(&self, ctx: ConnectorContext) -> Result<(), ConnectorError> {
         let client = self.client()?;
-        collect::Collector::new(client, self.system().to_string(), &self.settings)
+        collect::Collector::new(client, self.system().to_string(), &self.0.settings)
             .run(&ctx)
             .await
     }

@@ -56,13 +56,7 @@ pub const USER_FIELDS: &str = "sys_id,user_name,email,name,first_name,last_name,
     locked_out,last_login_time,enable_multifactor_authn,source,web_service_access_only,\
     internal_integration_user";
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Person {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub display_name: Option<String>,
-    pub service_account: bool,
-}
+pub use tally_http::Person;
 
 fn is_service_account(row: &Row) -> bool {
     flag(row, "web_service_access_only") == Some(true)
@@ -80,6 +74,7 @@ fn person_of(row: &Row) -> Person {
         (!full.is_empty()).then(|| full.to_string())
     });
     Person {
+        id: field(row, "sys_id").map(str::to_string),
         username: field(row, "user_name").map(str::to_string),
         email: field(row, "email").map(str::to_string),
         display_name: name,

@@ -219,6 +219,8 @@ fn row(e: &str, who: &str, i: Interaction, at: &str, email: Option<&str>, bot: b
 #[tokio::test]
 async fn a_full_run_then_a_second_run_that_reads_only_what_changed() {
     let server = MockServer::start().await;
+    // No mentions here (the mention test reads them).
+    mount_related(&server, "live_mention", json!([])).await;
     mount_directory(&server).await;
     let mut i1 = incident(
         INC1,
@@ -502,6 +504,15 @@ async fn a_full_run_then_a_second_run_that_reads_only_what_changed() {
         .expect(1)
         .mount(&server)
         .await;
+    Mock::given(path("/api/now/table/live_mention"))
+        .and(query_param(
+            "sysparm_query",
+            format!("table=incident^documentIN{INC3}^{since}"),
+        ))
+        .respond_with(ok(json!([])))
+        .expect(1)
+        .mount(&server)
+        .await;
     let again = run(&c, out.checkpoints().last().cloned()).await;
     assert_eq!(again.result, Some(Ok(())), "{:?}", again.result);
     let e3 = "INC0010003";
@@ -571,6 +582,8 @@ async fn wrong_credentials_fail_the_run_with_the_variable_named_and_never_shown(
 #[tokio::test]
 async fn unreadable_directory_and_audit_are_warnings_and_the_rest_is_collected() {
     let server = MockServer::start().await;
+    // No mentions here (the mention test reads them).
+    mount_related(&server, "live_mention", json!([])).await;
     let denied = || {
         ResponseTemplate::new(403).set_body_json(json!({
             "error": {"message": "User Not Authorized", "detail": "ACL Exception Read Failed"},
@@ -638,6 +651,8 @@ async fn a_table_the_user_may_not_read_is_named() {
 #[tokio::test]
 async fn rate_limits_are_waited_out() {
     let server = MockServer::start().await;
+    // No mentions here (the mention test reads them).
+    mount_related(&server, "live_mention", json!([])).await;
     mount_quiet_related(&server).await;
     // A 429 with only X-RateLimit-Reset (two seconds ahead), then one with Retry-After.
     let reset = (chrono::Utc::now().timestamp() + 2).to_string();
@@ -694,6 +709,8 @@ async fn rate_limits_are_waited_out() {
 #[tokio::test]
 async fn a_malformed_page_keeps_what_was_collected() {
     let server = MockServer::start().await;
+    // No mentions here (the mention test reads them).
+    mount_related(&server, "live_mention", json!([])).await;
     mount_quiet_related(&server).await;
     let i1 = incident(
         INC1,
@@ -741,6 +758,8 @@ async fn a_malformed_page_keeps_what_was_collected() {
 #[tokio::test]
 async fn a_timeout_keeps_what_was_collected() {
     let server = MockServer::start().await;
+    // No mentions here (the mention test reads them).
+    mount_related(&server, "live_mention", json!([])).await;
     mount_quiet_related(&server).await;
     let i1 = incident(
         INC1,
@@ -782,6 +801,8 @@ async fn a_timeout_keeps_what_was_collected() {
 #[tokio::test]
 async fn without_the_directory_people_are_looked_up_in_sys_user() {
     let server = MockServer::start().await;
+    // No mentions here (the mention test reads them).
+    mount_related(&server, "live_mention", json!([])).await;
     mount_quiet_related(&server).await;
     let mut i1 = incident(
         INC1,
@@ -841,4 +862,211 @@ async fn without_the_directory_people_are_looked_up_in_sys_user() {
     .into_iter()
     .collect();
     assert_eq!(observed(&out), expected);
+}
+
+/// A `live_mention` row. ServiceNow's reference publishes no example response for this
+/// table; the row is built in the Table API's documented record format (every value a
+/// string, references as `sys_id`s) with the fields ServiceNow documents for the record
+/// kept per `@` mention: `table` and `document` (the record the mention is in) and `user`
+/// (the mentioned user), see docs/connectors/servicenow.md, "@ mentions", for the sources
+/// and the caveat.
+fn mention(sys_id: &str, document: &str, user: &str, at: &str) -> Value {
+    json!({
+        "sys_id": sys_id, "table": "incident", "document": document, "user": user,
+        "sys_created_on": at, "sys_created_by": "abel.tuter"
+    })
+}
+
+#[tokio::test]
+async fn mentions_of_the_collected_records_are_mention_observations() {
+    let server = MockServer::start().await;
+    mount_directory(&server).await;
+    mount_quiet_related(&server).await;
+    let i1 = incident(
+        INC1,
+        "INC0010001",
+        "abel.tuter",
+        "abel.tuter",
+        "2026-10-01 10:00:00",
+    );
+    let i2 = incident(
+        INC2,
+        "INC0010002",
+        "abel.tuter",
+        "abel.tuter",
+        "2026-10-02 10:00:00",
+    );
+    mount_incidents(
+        &server,
+        json!([i1, i2.clone()]),
+        Some(("2026-10-02 10:00:00", json!([i2]))),
+    )
+    .await;
+    mount_related(
+        &server,
+        "live_mention",
+        json!([
+            mention("m1", INC1, BETH, "2026-10-01 09:31:00"),
+            mention("m2", INC2, ABEL, "2026-10-02 09:35:00"),
+            // A record this run did not collect: nothing to say about it here.
+            mention("m3", INC3, BETH, "2026-10-03 09:00:00"),
+        ]),
+    )
+    .await;
+    let c = connector(&server, "TALLY_TEST_SN_MENTION", "", fast());
+    let out = run(&c, None).await;
+    assert_eq!(out.result, Some(Ok(())), "{:?}", out.result);
+    assert!(out.warnings().is_empty(), "{:?}", out.warnings());
+    let mentions: BTreeSet<_> = observed(&out)
+        .into_iter()
+        .filter(|s| s.2 == Interaction::Mention.as_str())
+        .collect();
+    let expected: BTreeSet<_> = [
+        row(
+            "INC0010001",
+            "beth.anglin",
+            Interaction::Mention,
+            "10-01 09:31",
+            Some("beth.anglin@example.com"),
+            false,
+        ),
+        row(
+            "INC0010002",
+            "abel.tuter",
+            Interaction::Mention,
+            "10-02 09:35",
+            Some("abel.tuter@example.com"),
+            false,
+        ),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(mentions, expected);
+    // Asked for the page's records of this table only.
+    let asked: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|q| q.url.path() == "/api/now/table/live_mention")
+        .filter_map(|q| {
+            q.url
+                .query_pairs()
+                .find(|(k, _)| k == "sysparm_query")
+                .map(|(_, v)| v.into_owned())
+        })
+        .collect();
+    assert!(
+        asked
+            .iter()
+            .all(|q| q.starts_with(&format!("table=incident^documentIN{INC1},{INC2}^"))),
+        "{asked:?}"
+    );
+    assert!(!asked.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreadable_mention_table_is_a_warning_and_the_rest_is_collected() {
+    let server = MockServer::start().await;
+    mount_directory(&server).await;
+    mount_quiet_related(&server).await;
+    Mock::given(path("/api/now/table/live_mention"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({
+            "error": {"message": "User Not Authorized", "detail": "ACL Exception Read Failed"},
+            "status": "failure"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let i1 = incident(
+        INC1,
+        "INC0010001",
+        "abel.tuter",
+        "beth.anglin",
+        "2026-10-01 10:00:00",
+    );
+    mount_incidents(&server, json!([i1]), None).await;
+    let c = connector(&server, "TALLY_TEST_SN_MENTION_403", "", fast());
+    let out = run(&c, None).await;
+    assert_eq!(out.result, Some(Ok(())), "{:?}", out.result);
+    let w = out.warnings();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("live_mention cannot be read") && w.contains("HTTP 403")),
+        "{w:?}"
+    );
+    let who: BTreeSet<_> = out
+        .users()
+        .iter()
+        .map(|u| (u.username.clone().unwrap_or_default(), u.interaction))
+        .collect();
+    assert_eq!(
+        who,
+        [
+            ("abel.tuter".to_string(), Interaction::Updater),
+            ("beth.anglin".to_string(), Interaction::Updater),
+        ]
+        .into_iter()
+        .collect()
+    );
+    assert_no_secret(&out);
+}
+
+#[tokio::test]
+async fn mentions_can_be_left_out_or_read_from_another_table() {
+    let server = MockServer::start().await;
+    mount_directory(&server).await;
+    mount_quiet_related(&server).await;
+    let i1 = incident(
+        INC1,
+        "INC0010001",
+        "abel.tuter",
+        "abel.tuter",
+        "2026-10-01 10:00:00",
+    );
+    mount_incidents(&server, json!([i1]), None).await;
+    // `mentions = false`: no mention table is asked for (there is no mock for one).
+    let c = connector(
+        &server,
+        "TALLY_TEST_SN_NO_MENTION",
+        "mentions = false",
+        fast(),
+    );
+    let out = run(&c, None).await;
+    assert_eq!(out.result, Some(Ok(())), "{:?}", out.result);
+    // `mention_table`: the same record shape read from the table named.
+    mount_related(
+        &server,
+        "live_notification",
+        json!([mention("n1", INC1, BETH, "2026-10-01 09:31:00")]),
+    )
+    .await;
+    let c = connector(
+        &server,
+        "TALLY_TEST_SN_NOTIFICATION",
+        r#"mention_table = "live_notification""#,
+        fast(),
+    );
+    let out = run(&c, None).await;
+    assert_eq!(out.result, Some(Ok(())), "{:?}", out.result);
+    assert!(out
+        .users()
+        .iter()
+        .any(|u| u.interaction == Interaction::Mention
+            && u.username.as_deref() == Some("beth.anglin")));
+    let bad = toml::from_str::<Settings>(&format!(
+        "url = \"{}\"\ntoken_env = \"X\"\nmention_table = \"live mention\"",
+        server.uri()
+    ))
+    .unwrap();
+    let e = ServiceNowConnector::new("sn", bad, fast())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains(
+            "connector 'sn': mention_table: \"live mention\" is not a ServiceNow table name"
+        ),
+        "{e}"
+    );
 }

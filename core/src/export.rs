@@ -202,6 +202,9 @@ impl Formats {
     }
 }
 
+/// The deflate level of the workbooks' parts.
+const ZIP_LEVEL: u8 = 1;
+
 /// Width of a `yyyy-mm-dd hh:mm` cell, with a little air.
 const TIME_WIDTH: usize = 17;
 
@@ -212,9 +215,10 @@ fn build_workbook(
 ) -> Result<Vec<u8>, XlsxError> {
     let started = std::time::Instant::now();
     let mut wb = Workbook::new();
-    // Level 3 is what Excel itself uses: about 30% faster than the default 6 for about
-    // 5% more bytes, and the Detailed User Report is most of the export's time.
-    wb.set_zip_compression_level(3);
+    // Level 1 (zlib's fastest): the Detailed User Report's deflate was the largest single
+    // cost of writing it at level 3 (bench/RESULTS.md, "Export, this round"), for a few
+    // per cent more bytes.
+    wb.set_zip_compression_level(ZIP_LEVEL);
     // Creation time = as_of: the document describes the report at that moment, and the
     // same report then gives the same bytes.
     wb.set_properties(

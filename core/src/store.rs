@@ -491,19 +491,35 @@ impl Store {
         &self,
         from: i64,
         to: i64,
+        f: impl FnMut(i64, i64, u8),
+    ) -> Result<(), StoreError> {
+        self.for_each_observation_of(i64::MIN..=i64::MAX, from, to, f)
+    }
+
+    /// [`Store::for_each_observation`] for the identity ids in `identities` only: a range
+    /// of the primary key, so two connections can read disjoint halves at once.
+    pub fn for_each_observation_of(
+        &self,
+        identities: std::ops::RangeInclusive<i64>,
+        from: i64,
+        to: i64,
         mut f: impl FnMut(i64, i64, u8),
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT identity, at, interaction FROM observations WHERE at BETWEEN ?1 AND ?2",
+                "SELECT identity, at, interaction FROM observations
+                 WHERE identity BETWEEN ?1 AND ?2 AND at BETWEEN ?3 AND ?4",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([from, to]).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query([*identities.start(), *identities.end(), from, to])
+            .map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
-            let at: i64 = r.get(1).map_err(|e| self.err(e))?;
-            let code: i64 = r.get(2).map_err(|e| self.err(e))?;
+            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            };
+            let (id, at, code) = get(r).map_err(|e| self.err(e))?;
             f(id, at, u8::try_from(code).unwrap_or(u8::MAX));
         }
         Ok(())

@@ -148,6 +148,9 @@ fn month_index(starts: &[i64], at: i64) -> usize {
     starts.partition_point(|&s| s <= at).saturating_sub(1)
 }
 
+/// Below this many identities per half, a second connection costs more than it saves.
+const PARALLEL_SCAN_MIN_IDENTITIES: usize = 20_000;
+
 /// Opens the store at `path` and builds the report: what every front end does.
 pub fn read_report(path: &std::path::Path, opts: &ReportOptions) -> Result<Report, StoreError> {
     build_report(&Store::open(path)?, opts)
@@ -171,15 +174,53 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     ];
     let max_id = usize::try_from(store.max_identity_id()?).unwrap_or(0);
     let mut aggs: Vec<[Agg; 2]> = vec![[Agg::default(); 2]; max_id + 1];
-    store.for_each_observation(from, end, |id, at, interaction| {
-        if let Some(slot) = usize::try_from(id).ok().and_then(|i| aggs.get_mut(i)) {
-            for w in 0..2 {
-                if at >= starts[w] {
-                    slot[w].add(at, interaction, month_index(&month_starts[w], at));
+    let scan = |store: &Store, ids: std::ops::Range<usize>, aggs: &mut [[Agg; 2]]| {
+        let first = ids.start;
+        let range = i64::try_from(ids.start).unwrap_or(i64::MAX)
+            ..=i64::try_from(ids.end).map_or(i64::MAX, |end| end - 1);
+        store.for_each_observation_of(range, from, end, |id, at, interaction| {
+            let slot = usize::try_from(id)
+                .ok()
+                .and_then(|i| i.checked_sub(first))
+                .and_then(|i| aggs.get_mut(i));
+            if let Some(slot) = slot {
+                for w in 0..2 {
+                    if at >= starts[w] {
+                        slot[w].add(at, interaction, month_index(&month_starts[w], at));
+                    }
                 }
             }
+        })
+    };
+    // Two connections read the two halves of the identities at once (observations are
+    // keyed by identity first), each into its own part of `aggs`. Small stores, or a
+    // second connection that cannot be opened, are read on this one alone.
+    let mid = aggs.len() / 2;
+    let second = (mid >= PARALLEL_SCAN_MIN_IDENTITIES)
+        .then(|| Store::open(store.path()).ok())
+        .flatten();
+    match second {
+        Some(second) => {
+            let (low, high) = aggs.split_at_mut(mid);
+            let len = low.len() + high.len();
+            let scan = &scan;
+            std::thread::scope(|scope| {
+                let other = scope.spawn(move || {
+                    second.set_cache_kib(8 * 1024)?;
+                    scan(&second, mid..len, high)
+                });
+                let here = scan(store, 0..mid, low);
+                match other.join() {
+                    Ok(there) => here.and(there),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })?;
         }
-    })?;
+        None => {
+            let len = aggs.len();
+            scan(store, 0..len, &mut aggs)?;
+        }
+    }
 
     // Only tuples seen in some window are kept in memory.
     let mut identities: Vec<Option<CompactIdentity>> = Vec::new();

@@ -203,7 +203,7 @@ impl Formats {
 }
 
 /// The deflate level of the workbooks' parts.
-const ZIP_LEVEL: u8 = 1;
+const ZIP_LEVEL: u8 = 2;
 
 /// Width of a `yyyy-mm-dd hh:mm` cell, with a little air.
 const TIME_WIDTH: usize = 17;
@@ -215,9 +215,9 @@ fn build_workbook(
 ) -> Result<Vec<u8>, XlsxError> {
     let started = std::time::Instant::now();
     let mut wb = Workbook::new();
-    // Level 1 (zlib's fastest): the Detailed User Report's deflate was the largest single
-    // cost of writing it at level 3 (bench/RESULTS.md, "Export, this round"), for a few
-    // per cent more bytes.
+    // Level 2: the Detailed User Report's deflate was the largest single cost of writing
+    // it at level 3; level 1 (zlib-rs's "quick", static Huffman codes) was faster still
+    // but 35 % larger (bench/RESULTS.md, "Export, this round").
     wb.set_zip_compression_level(ZIP_LEVEL);
     // Creation time = as_of: the document describes the report at that moment, and the
     // same report then gives the same bytes.

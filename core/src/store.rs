@@ -477,6 +477,40 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::for_each_identity`] with the text borrowed from the row and `keep(id)`
+    /// asked first, so identities the caller skips cost no decoding and none allocates:
+    /// `f(id, system, email, username, display_name, service_account)`.
+    pub fn for_each_identity_ref(
+        &self,
+        mut keep: impl FnMut(i64) -> bool,
+        mut f: impl FnMut(i64, [&str; 4], bool),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, system, email, username, display_name, service_account FROM identities ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            if !keep(id) {
+                continue;
+            }
+            let text = |i: usize| -> Result<&str, StoreError> {
+                r.get_ref(i)
+                    .and_then(|v| {
+                        v.as_str().map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
+                        })
+                    })
+                    .map_err(|e| self.err(e))
+            };
+            let parts = [text(1)?, text(2)?, text(3)?, text(4)?];
+            let service_account: bool = r.get(5).map_err(|e| self.err(e))?;
+            f(id, parts, service_account);
+        }
+        Ok(())
+    }
+
     pub fn max_identity_id(&self) -> Result<i64, StoreError> {
         self.conn
             .query_row("SELECT COALESCE(MAX(id), 0) FROM identities", [], |r| {

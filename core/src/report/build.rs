@@ -10,7 +10,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::identity::{self, IdentityInput, IdentityRules, ServiceAccountPatterns};
 use crate::model::{Integration, IntegrationStatus, Interaction};
-use crate::store::{from_millis, to_millis, Store, StoreError, StoredIdentity};
+use crate::store::{from_millis, to_millis, Store, StoreError};
 
 /// An identity tuple in one allocation: the report holds up to millions of them at once.
 struct CompactIdentity {
@@ -22,23 +22,19 @@ struct CompactIdentity {
 }
 
 impl CompactIdentity {
-    fn new(i: &StoredIdentity) -> Self {
-        let mut text = String::with_capacity(
-            i.system.len() + i.email.len() + i.username.len() + i.display_name.len(),
-        );
+    /// From system, email, username and display name.
+    fn new(parts: [&str; 4], service_account: bool) -> Self {
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         let mut cuts = [0u32; 3];
-        text.push_str(&i.system);
-        for (cut, part) in cuts
-            .iter_mut()
-            .zip([&i.email, &i.username, &i.display_name])
-        {
+        text.push_str(parts[0]);
+        for (cut, part) in cuts.iter_mut().zip(&parts[1..]) {
             *cut = u32::try_from(text.len()).unwrap_or(u32::MAX);
             text.push_str(part);
         }
         CompactIdentity {
             text: text.into_boxed_str(),
             cuts,
-            service_account: i.service_account,
+            service_account,
         }
     }
 
@@ -225,14 +221,15 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     // Only tuples seen in some window are kept in memory.
     let mut identities: Vec<Option<CompactIdentity>> = Vec::new();
     identities.resize_with(aggs.len(), || None);
-    store.for_each_identity(|id, identity| {
-        let Some(i) = usize::try_from(id).ok().filter(|&i| i < aggs.len()) else {
-            return;
-        };
-        if aggs[i][0].count > 0 || aggs[i][1].count > 0 {
-            identities[i] = Some(CompactIdentity::new(&identity));
-        }
-    })?;
+    let seen = |i: usize| aggs[i][0].count > 0 || aggs[i][1].count > 0;
+    store.for_each_identity_ref(
+        |id| usize::try_from(id).is_ok_and(|i| i < aggs.len() && seen(i)),
+        |id, parts, service_account| {
+            if let Some(slot) = usize::try_from(id).ok().and_then(|i| identities.get_mut(i)) {
+                *slot = Some(CompactIdentity::new(parts, service_account));
+            }
+        },
+    )?;
 
     let patterns = ServiceAccountPatterns::new(&opts.service_account_patterns);
     let make = |w: usize| {

@@ -712,11 +712,16 @@ impl SyncEntities {
     }
 }
 
+/// Two interned ids.
+type IdPair = (u32, u32);
+
 /// [`SyncWindow`] over interned ids; turned into text keys once at the end.
 #[derive(Default)]
 struct IdWindow {
-    entity_types: FxHashMap<(u32, u32), (FxHashSet<(u32, u32)>, i64)>,
-    project_pairs: FxHashMap<((u32, u32), (u32, u32)), i64>,
+    /// (system, entity type) -> (system pairs, last synced)
+    entity_types: FxHashMap<IdPair, (FxHashSet<IdPair>, i64)>,
+    /// ((system, project), (system, project)) -> last synced
+    project_pairs: FxHashMap<(IdPair, IdPair), i64>,
     system_pairs: FxHashMap<(u32, u32), EntityPairs>,
     outcomes: FxHashMap<(u32, u32), (u64, u64)>,
 }

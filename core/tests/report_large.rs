@@ -34,7 +34,7 @@ fn every_person_keeps_their_own_numbers_across_the_split_read() {
         // GitHub one minute earlier, and a mention there.
         let at = base + Duration::minutes(i as i64);
         records.push(observation("Jira", at, i, Interaction::Updater));
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             records.push(observation(
                 "GitHub",
                 at - Duration::minutes(1),
@@ -68,7 +68,7 @@ fn every_person_keeps_their_own_numbers_across_the_split_read() {
             assert_eq!(user.last_seen, at, "{email}");
             let systems: Vec<&str> = user.observed_in.iter().map(|(s, _)| s.as_str()).collect();
             let interactions = &user.interactions;
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 assert_eq!(systems, ["GitHub", "Jira"], "{email}");
                 assert_eq!(user.observed_in[0].1, at - Duration::minutes(1), "{email}");
                 assert!(interactions.contains(&Interaction::Mention), "{email}");

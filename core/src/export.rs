@@ -209,6 +209,9 @@ impl Formats {
     }
 }
 
+/// The deflate level of the workbooks' parts.
+const ZIP_LEVEL: u8 = 2;
+
 /// Width of a `yyyy-mm-dd hh:mm` cell, with a little air.
 const TIME_WIDTH: usize = 17;
 
@@ -220,9 +223,10 @@ fn build_workbook(
 ) -> Result<Vec<u8>, XlsxError> {
     let started = std::time::Instant::now();
     let mut wb = Workbook::new();
-    // Level 3 is what Excel itself uses: about 30% faster than the default 6 for about
-    // 5% more bytes, and the Detailed User Report is most of the export's time.
-    wb.set_zip_compression_level(3);
+    // Level 2: the Detailed User Report's deflate was the largest single cost of writing
+    // it at level 3; level 1 (zlib-rs's "quick", static Huffman codes) was faster still
+    // but 35 % larger (bench/RESULTS.md, "Export, this round").
+    wb.set_zip_compression_level(ZIP_LEVEL);
     // Creation time = as_of: the document describes the report at that moment, and the
     // same report then gives the same bytes.
     wb.set_properties(

@@ -57,16 +57,38 @@ pub enum Value<'a> {
 /// Appends `yyyy-mm-dd hh:mm` (UTC) without going through chrono's format parser, which
 /// would be parsed again for every one of millions of cells.
 pub fn push_minute(buf: &mut String, t: &DateTime<Utc>) {
-    // Writing to a String cannot fail.
-    let _ = write!(
-        buf,
-        "{:04}-{:02}-{:02} {:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute()
-    );
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        // Writing to a String cannot fail.
+        let _ = write!(
+            buf,
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            year,
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute()
+        );
+        return;
+    }
+    // Digits by hand: `write!` goes through the formatting machinery for every field of
+    // every one of millions of cells.
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let year = year.unsigned_abs();
+    let two = |buf: &mut String, n: u32| {
+        buf.push(digit(n / 10));
+        buf.push(digit(n));
+    };
+    two(buf, year / 100);
+    two(buf, year);
+    buf.push('-');
+    two(buf, t.month());
+    buf.push('-');
+    two(buf, t.day());
+    buf.push(' ');
+    two(buf, t.hour());
+    buf.push(':');
+    two(buf, t.minute());
 }
 
 /// `n` with thousands separators: `1,234,567`.
@@ -554,6 +576,37 @@ mod tests {
             Value::YesNo(true).sort_cmp(&Value::YesNo(false)),
             Ordering::Less
         );
+    }
+
+    #[test]
+    fn minutes_as_written_before() {
+        use chrono::TimeZone;
+        for (y, mo, d, h, mi) in [
+            (2026, 10, 1, 12, 34),
+            (1999, 12, 31, 23, 59),
+            (5, 1, 2, 3, 4),
+            (999, 7, 8, 0, 0),
+            (9999, 12, 31, 23, 59),
+            (-44, 3, 15, 9, 5),
+            (10_000, 1, 1, 0, 0),
+        ] {
+            let t = Utc
+                .with_ymd_and_hms(y, mo, d, h, mi, 56)
+                .single()
+                .expect("valid time");
+            let mut buf = String::from("x");
+            push_minute(&mut buf, &t);
+            // What the cells showed before the digits were written by hand.
+            let before = format!(
+                "x{:04}-{:02}-{:02} {:02}:{:02}",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute()
+            );
+            assert_eq!(buf, before, "{t:?}");
+        }
     }
 
     #[test]

@@ -150,15 +150,59 @@ pub struct StoredEntity {
     pub entity_id: String,
 }
 
-/// One stored sync as the report reads it.
-#[derive(Debug, Clone, Copy)]
+/// One stored sync as the report reads it: the ids of both ends, its time and outcome.
+/// The ends' text is read from the row only when asked for ([`StoredSync::source`]), so a
+/// reader that caches entities by id decodes each entity once, not once per sync.
 pub struct StoredSync<'a> {
     pub source_id: i64,
-    pub source: &'a StoredEntity,
     pub target_id: i64,
-    pub target: &'a StoredEntity,
     pub at: i64,
     pub success: bool,
+    row: &'a rusqlite::Row<'a>,
+    path: &'a Path,
+}
+
+/// One end of a stored sync, borrowed from the row being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredEntityRef<'a> {
+    pub system: &'a str,
+    pub project: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: &'a str,
+}
+
+impl StoredSync<'_> {
+    /// The source entity's parts.
+    pub fn source(&self) -> Result<StoredEntityRef<'_>, StoreError> {
+        self.entity(1)
+    }
+
+    /// The target entity's parts.
+    pub fn target(&self) -> Result<StoredEntityRef<'_>, StoreError> {
+        self.entity(6)
+    }
+
+    fn entity(&self, first: usize) -> Result<StoredEntityRef<'_>, StoreError> {
+        let text = |i: usize| -> Result<&str, StoreError> {
+            self.row
+                .get_ref(i)
+                .and_then(|v| {
+                    v.as_str().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
+                    })
+                })
+                .map_err(|source| StoreError::Sqlite {
+                    path: self.path.to_path_buf(),
+                    source,
+                })
+        };
+        Ok(StoredEntityRef {
+            system: text(first)?,
+            project: text(first + 1)?,
+            entity_type: text(first + 2)?,
+            entity_id: text(first + 3)?,
+        })
+    }
 }
 
 /// How many rows a batch really added (the rest were already stored).
@@ -442,6 +486,40 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::for_each_identity`] with the text borrowed from the row and `keep(id)`
+    /// asked first, so identities the caller skips cost no decoding and none allocates:
+    /// `f(id, system, email, username, display_name, service_account)`.
+    pub fn for_each_identity_ref(
+        &self,
+        mut keep: impl FnMut(i64) -> bool,
+        mut f: impl FnMut(i64, [&str; 4], bool),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, system, email, username, display_name, service_account FROM identities ORDER BY id")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            if !keep(id) {
+                continue;
+            }
+            let text = |i: usize| -> Result<&str, StoreError> {
+                r.get_ref(i)
+                    .and_then(|v| {
+                        v.as_str().map_err(|e| {
+                            rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
+                        })
+                    })
+                    .map_err(|e| self.err(e))
+            };
+            let parts = [text(1)?, text(2)?, text(3)?, text(4)?];
+            let service_account: bool = r.get(5).map_err(|e| self.err(e))?;
+            f(id, parts, service_account);
+        }
+        Ok(())
+    }
+
     pub fn max_identity_id(&self) -> Result<i64, StoreError> {
         self.conn
             .query_row("SELECT COALESCE(MAX(id), 0) FROM identities", [], |r| {
@@ -456,31 +534,48 @@ impl Store {
         &self,
         from: i64,
         to: i64,
+        f: impl FnMut(i64, i64, u8),
+    ) -> Result<(), StoreError> {
+        self.for_each_observation_of(i64::MIN..=i64::MAX, from, to, f)
+    }
+
+    /// [`Store::for_each_observation`] for the identity ids in `identities` only: a range
+    /// of the primary key, so two connections can read disjoint halves at once.
+    pub fn for_each_observation_of(
+        &self,
+        identities: std::ops::RangeInclusive<i64>,
+        from: i64,
+        to: i64,
         mut f: impl FnMut(i64, i64, u8),
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT identity, at, interaction FROM observations WHERE at BETWEEN ?1 AND ?2",
+                "SELECT identity, at, interaction FROM observations
+                 WHERE identity BETWEEN ?1 AND ?2 AND at BETWEEN ?3 AND ?4",
             )
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([from, to]).map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query([*identities.start(), *identities.end(), from, to])
+            .map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
-            let at: i64 = r.get(1).map_err(|e| self.err(e))?;
-            let code: i64 = r.get(2).map_err(|e| self.err(e))?;
+            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64)> {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            };
+            let (id, at, code) = get(r).map_err(|e| self.err(e))?;
             f(id, at, u8::try_from(code).unwrap_or(u8::MAX));
         }
         Ok(())
     }
 
     /// Streams the syncs with `at` in `[from, to]` (milliseconds, inclusive), each with
-    /// both ends. Only synced entities are read, never the whole entity table.
+    /// both ends. Only synced entities are read, never the whole entity table. The first
+    /// error `f` returns stops the stream and is returned.
     pub fn for_each_sync(
         &self,
         from: i64,
         to: i64,
-        mut f: impl FnMut(StoredSync<'_>),
+        mut f: impl FnMut(&StoredSync<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
@@ -496,36 +591,18 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query([from, to]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(StoredEntity, StoredEntity, i64, i64, i64, bool)> {
-                Ok((
-                    StoredEntity {
-                        system: r.get(1)?,
-                        project: r.get(2)?,
-                        entity_type: r.get(3)?,
-                        entity_id: r.get(4)?,
-                    },
-                    StoredEntity {
-                        system: r.get(6)?,
-                        project: r.get(7)?,
-                        entity_type: r.get(8)?,
-                        entity_id: r.get(9)?,
-                    },
-                    r.get(0)?,
-                    r.get(5)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                ))
+            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, i64, i64, bool)> {
+                Ok((r.get(0)?, r.get(5)?, r.get(10)?, r.get(11)?))
             };
-            let (source, target, source_id, target_id, at, success) =
-                get(r).map_err(|e| self.err(e))?;
-            f(StoredSync {
+            let (source_id, target_id, at, success) = get(r).map_err(|e| self.err(e))?;
+            f(&StoredSync {
                 source_id,
-                source: &source,
                 target_id,
-                target: &target,
                 at,
                 success,
-            });
+                row: r,
+                path: &self.path,
+            })?;
         }
         Ok(())
     }

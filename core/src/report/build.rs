@@ -2,6 +2,7 @@
 //! windows at once, aggregated per distinct identity tuple), one over syncs, then
 //! identity resolution on the aggregated tuples.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Months, Utc};
@@ -9,7 +10,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::identity::{self, IdentityInput, IdentityRules, ServiceAccountPatterns};
 use crate::model::{Integration, IntegrationStatus, Interaction};
-use crate::store::{from_millis, to_millis, Store, StoreError, StoredEntity, StoredIdentity};
+use crate::store::{from_millis, to_millis, Store, StoreError};
 
 /// An identity tuple in one allocation: the report holds up to millions of them at once.
 struct CompactIdentity {
@@ -21,23 +22,19 @@ struct CompactIdentity {
 }
 
 impl CompactIdentity {
-    fn new(i: &StoredIdentity) -> Self {
-        let mut text = String::with_capacity(
-            i.system.len() + i.email.len() + i.username.len() + i.display_name.len(),
-        );
+    /// From system, email, username and display name.
+    fn new(parts: [&str; 4], service_account: bool) -> Self {
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         let mut cuts = [0u32; 3];
-        text.push_str(&i.system);
-        for (cut, part) in cuts
-            .iter_mut()
-            .zip([&i.email, &i.username, &i.display_name])
-        {
+        text.push_str(parts[0]);
+        for (cut, part) in cuts.iter_mut().zip(&parts[1..]) {
             *cut = u32::try_from(text.len()).unwrap_or(u32::MAX);
             text.push_str(part);
         }
         CompactIdentity {
             text: text.into_boxed_str(),
             cuts,
-            service_account: i.service_account,
+            service_account,
         }
     }
 
@@ -147,6 +144,9 @@ fn month_index(starts: &[i64], at: i64) -> usize {
     starts.partition_point(|&s| s <= at).saturating_sub(1)
 }
 
+/// Below this many identities per half, a second connection costs more than it saves.
+const PARALLEL_SCAN_MIN_IDENTITIES: usize = 20_000;
+
 /// Opens the store at `path` and builds the report: what every front end does.
 pub fn read_report(path: &std::path::Path, opts: &ReportOptions) -> Result<Report, StoreError> {
     build_report(&Store::open(path)?, opts)
@@ -170,27 +170,66 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     ];
     let max_id = usize::try_from(store.max_identity_id()?).unwrap_or(0);
     let mut aggs: Vec<[Agg; 2]> = vec![[Agg::default(); 2]; max_id + 1];
-    store.for_each_observation(from, end, |id, at, interaction| {
-        if let Some(slot) = usize::try_from(id).ok().and_then(|i| aggs.get_mut(i)) {
-            for w in 0..2 {
-                if at >= starts[w] {
-                    slot[w].add(at, interaction, month_index(&month_starts[w], at));
+    let scan = |store: &Store, ids: std::ops::Range<usize>, aggs: &mut [[Agg; 2]]| {
+        let first = ids.start;
+        let range = i64::try_from(ids.start).unwrap_or(i64::MAX)
+            ..=i64::try_from(ids.end).map_or(i64::MAX, |end| end - 1);
+        store.for_each_observation_of(range, from, end, |id, at, interaction| {
+            let slot = usize::try_from(id)
+                .ok()
+                .and_then(|i| i.checked_sub(first))
+                .and_then(|i| aggs.get_mut(i));
+            if let Some(slot) = slot {
+                for w in 0..2 {
+                    if at >= starts[w] {
+                        slot[w].add(at, interaction, month_index(&month_starts[w], at));
+                    }
                 }
             }
+        })
+    };
+    // Two connections read the two halves of the identities at once (observations are
+    // keyed by identity first), each into its own part of `aggs`. Small stores, or a
+    // second connection that cannot be opened, are read on this one alone.
+    let mid = aggs.len() / 2;
+    let second = (mid >= PARALLEL_SCAN_MIN_IDENTITIES)
+        .then(|| Store::open(store.path()).ok())
+        .flatten();
+    match second {
+        Some(second) => {
+            let (low, high) = aggs.split_at_mut(mid);
+            let len = low.len() + high.len();
+            let scan = &scan;
+            std::thread::scope(|scope| {
+                let other = scope.spawn(move || {
+                    second.set_cache_kib(8 * 1024)?;
+                    scan(&second, mid..len, high)
+                });
+                let here = scan(store, 0..mid, low);
+                match other.join() {
+                    Ok(there) => here.and(there),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })?;
         }
-    })?;
+        None => {
+            let len = aggs.len();
+            scan(store, 0..len, &mut aggs)?;
+        }
+    }
 
     // Only tuples seen in some window are kept in memory.
     let mut identities: Vec<Option<CompactIdentity>> = Vec::new();
     identities.resize_with(aggs.len(), || None);
-    store.for_each_identity(|id, identity| {
-        let Some(i) = usize::try_from(id).ok().filter(|&i| i < aggs.len()) else {
-            return;
-        };
-        if aggs[i][0].count > 0 || aggs[i][1].count > 0 {
-            identities[i] = Some(CompactIdentity::new(&identity));
-        }
-    })?;
+    let seen = |i: usize| aggs[i][0].count > 0 || aggs[i][1].count > 0;
+    store.for_each_identity_ref(
+        |id| usize::try_from(id).is_ok_and(|i| i < aggs.len() && seen(i)),
+        |id, parts, service_account| {
+            if let Some(slot) = usize::try_from(id).ok().and_then(|i| identities.get_mut(i)) {
+                *slot = Some(CompactIdentity::new(parts, service_account));
+            }
+        },
+    )?;
 
     let patterns = ServiceAccountPatterns::new(&opts.service_account_patterns);
     let make = |w: usize| {
@@ -217,8 +256,16 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
             sync_outcomes: Vec::new(),
         }
     };
-    let mut six_months = make(0);
-    let mut one_year = make(1);
+    // The windows share only read-only inputs: one on each core.
+    let (mut six_months, mut one_year) = std::thread::scope(|scope| {
+        let six_months = scope.spawn(|| make(0));
+        let one_year = make(1);
+        match six_months.join() {
+            Ok(six_months) => (six_months, one_year),
+            // A panic is a bug: let it surface as one.
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
     // The per-identity data is done with: free it before the sync facts take their place,
     // so peak memory is the larger of the two, not their sum.
     drop(identities);
@@ -314,8 +361,7 @@ fn users_for_window(
         }
         users.push(row);
     }
-    // In place: a stable sort would allocate half the rows again at the memory peak.
-    users.sort_unstable_by(user_order);
+    sort_users(&mut users);
 
     let user_counts = per_system
         .into_iter()
@@ -331,6 +377,81 @@ fn users_for_window(
         by_rule: summary.by_rule,
     };
     (summary, user_counts, all_systems, users, active_months)
+}
+
+/// Sorts `users` by [`user_order`]. Comparing rows directly chases several pointers per
+/// comparison (a cache miss each at a million rows), so the rows are sorted as small
+/// (prefix key, index) pairs, the full comparison only breaking ties of the prefix, and
+/// then moved into place in place, since a second vector of rows would cost memory at the
+/// peak.
+fn sort_users(users: &mut [UserRow]) {
+    let mut order: Vec<(u64, u32)> = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (order_prefix(u), u32::try_from(i).unwrap_or(u32::MAX)))
+        .collect();
+    if order.len() != users.len() || users.len() > u32::MAX as usize {
+        users.sort_unstable_by(user_order);
+        return;
+    }
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| user_order(&users[a.1 as usize], &users[b.1 as usize]))
+    });
+    // Position i receives the row that was at order[i].1; follow each cycle of the
+    // permutation with swaps, marking finished positions with their own index.
+    let mut perm: Vec<u32> = order.into_iter().map(|(_, i)| i).collect();
+    for start in 0..perm.len() {
+        let mut j = start;
+        loop {
+            let k = perm[j] as usize;
+            perm[j] = u32::try_from(j).unwrap_or(u32::MAX);
+            if k == start || k == j {
+                break;
+            }
+            users.swap(j, k);
+            j = k;
+        }
+    }
+}
+
+/// A number whose order agrees with [`user_order`] wherever two numbers differ: the top
+/// byte says which field decides (email present; else username; else display name; else
+/// nothing), the other seven bytes are that field's first bytes (as compared there),
+/// padded with zeros, which order like the strings they start.
+fn order_prefix(u: &UserRow) -> u64 {
+    fn prefix(bytes: impl Iterator<Item = u8>) -> u64 {
+        let mut key = [0u8; 8];
+        for (slot, b) in key[1..].iter_mut().zip(bytes) {
+            *slot = b;
+        }
+        u64::from_be_bytes(key)
+    }
+    let (class, rest) = if let Some(e) = u.emails.first() {
+        (0u64, prefix(e.bytes()))
+    } else if let Some(n) = u.usernames.first() {
+        (1, prefix(n.bytes()))
+    } else if let Some(d) = u.display_names.first() {
+        // Lower-cased char by char, as `user_order` compares display names.
+        let mut key = [0u8; 7];
+        let mut len = 0;
+        for c in d.chars().flat_map(char::to_lowercase) {
+            let mut utf8 = [0u8; 4];
+            for &b in c.encode_utf8(&mut utf8).as_bytes() {
+                if let Some(slot) = key.get_mut(len) {
+                    *slot = b;
+                    len += 1;
+                }
+            }
+            if len >= key.len() {
+                break;
+            }
+        }
+        (2, prefix(key.into_iter()))
+    } else {
+        (3, 0)
+    };
+    (class << 56) | rest
 }
 
 /// Users by first email, then username, then display name, case-insensitively; compared
@@ -370,51 +491,65 @@ fn user_row(
     w: usize,
     patterns: &ServiceAccountPatterns,
 ) -> UserRow {
-    let mut emails = BTreeSet::new();
-    let mut usernames = BTreeSet::new();
-    // Display names compare case-insensitively; the first spelling (in sorted order) is shown.
-    let mut display_names: BTreeMap<String, String> = BTreeMap::new();
-    let mut systems: BTreeMap<&str, i64> = BTreeMap::new();
+    // Gathered borrowed (normalised values are almost always the stored text itself), then
+    // sorted and deduplicated: a user has a handful of members, and only the values the
+    // row keeps are allocated.
+    let n = user.members.len();
+    let mut emails: Vec<Cow<'_, str>> = Vec::with_capacity(n);
+    let mut usernames: Vec<Cow<'_, str>> = Vec::with_capacity(n);
+    // (comparison key, spelling shown): display names compare case-insensitively; the
+    // first spelling in sorted order is shown.
+    let mut display_names: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(n);
+    let mut systems: Vec<(&str, i64)> = Vec::with_capacity(n);
+    let mut named: Vec<(Cow<'_, str>, Cow<'_, str>, &str)> = Vec::new();
     let mut interactions = 0u8;
     let mut service_account = false;
     let mut last = i64::MIN;
-    let mut usernames_by_email: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
     for &k in &user.members {
         let t = tuples[k];
         let agg = aggs[ids[k]][w];
-        let email = identity::normalize_email(t.email()).map(|e| e.into_owned());
-        let username = identity::normalize_username(t.username()).map(|u| u.into_owned());
-        if let Some(e) = &email {
-            emails.insert(e.clone());
-        }
-        if let Some(u) = &username {
-            usernames.insert(u.clone());
-        }
+        let email = identity::normalize_email(t.email());
+        let username = identity::normalize_username(t.username());
         // Grouped by the same key identity resolution compares display names by.
         if let (Some(d), Some(key)) = (
             identity::normalize_display_name(t.display_name()),
             identity::display_name_key(t.display_name()),
         ) {
-            let slot = display_names
-                .entry(key.into_owned())
-                .or_insert_with(|| d.clone().into_owned());
-            if *d < **slot {
-                *slot = d.into_owned();
-            }
+            display_names.push((key, d));
         }
-        if let (Some(e), Some(u)) = (email, username) {
-            usernames_by_email
-                .entry(e)
-                .or_default()
-                .insert((u, t.system().to_owned()));
+        if let (Some(e), Some(u)) = (&email, &username) {
+            named.push((e.clone(), u.clone(), t.system()));
         }
-        let seen = systems.entry(t.system()).or_insert(i64::MIN);
-        *seen = (*seen).max(agg.last);
+        if let Some(e) = email {
+            emails.push(e);
+        }
+        if let Some(u) = username {
+            usernames.push(u);
+        }
+        systems.push((t.system(), agg.last));
         interactions |= agg.interactions;
         service_account |= t.service_account;
         last = last.max(agg.last);
     }
-    let display_names: Vec<String> = display_names.into_values().collect();
+    // Into vectors of exactly their length: collecting in place would keep the gathering
+    // vector's larger capacity for the life of the report.
+    let owned = |mut v: Vec<Cow<'_, str>>| -> Vec<String> {
+        v.sort_unstable();
+        v.dedup();
+        let mut out = Vec::with_capacity(v.len());
+        out.extend(v.into_iter().map(Cow::into_owned));
+        out
+    };
+    let emails = owned(emails);
+    let usernames = owned(usernames);
+    display_names.sort_unstable();
+    display_names.dedup_by(|later, first| later.0 == first.0);
+    let mut shown = Vec::with_capacity(display_names.len());
+    shown.extend(display_names.into_iter().map(|(_, d)| d.into_owned()));
+    let display_names = shown;
+    // By system, the latest time first, so the first of each run is the one kept.
+    systems.sort_unstable_by(|a, b| a.0.cmp(b.0).then(b.1.cmp(&a.1)));
+    systems.dedup_by(|later, first| later.0 == first.0);
     if !service_account && !patterns.is_empty() {
         service_account = emails
             .iter()
@@ -422,17 +557,27 @@ fn user_row(
             .chain(display_names.iter())
             .any(|v| patterns.matches(v));
     }
+    // One email carrying different usernames in different systems: every (username,
+    // system) pair of that email, sorted.
     let mut duplicates = Vec::new();
-    for pairs in usernames_by_email.values() {
-        let distinct_users: BTreeSet<&String> = pairs.iter().map(|(u, _)| u).collect();
-        let distinct_systems: BTreeSet<&String> = pairs.iter().map(|(_, s)| s).collect();
-        if distinct_users.len() > 1 && distinct_systems.len() > 1 {
-            duplicates.extend(pairs.iter().cloned());
+    if usernames.len() > 1 && systems.len() > 1 {
+        named.sort_unstable();
+        named.dedup();
+        for group in named.chunk_by(|a, b| a.0 == b.0) {
+            let many_users = group.iter().any(|p| p.1 != group[0].1);
+            let many_systems = group.iter().any(|p| p.2 != group[0].2);
+            if many_users && many_systems {
+                duplicates.extend(
+                    group
+                        .iter()
+                        .map(|(_, u, system)| (u.clone().into_owned(), (*system).to_owned())),
+                );
+            }
         }
     }
     UserRow {
-        emails: emails.into_iter().collect(),
-        usernames: usernames.into_iter().collect(),
+        emails,
+        usernames,
         display_names,
         identified_by: user.rule,
         interactions: Interaction::ALL
@@ -487,80 +632,209 @@ fn pair_label(a: &str, b: &str) -> String {
     format!("{a} <-> {b}")
 }
 
+/// Distinct strings numbered in order of first sight, so the per-sync work compares and
+/// hashes small integers instead of cloning text.
+#[derive(Default)]
+struct Interner {
+    ids: FxHashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", |s| s)
+    }
+
+    /// `(a, b)` in the order of their text, as [`ordered`] orders the strings.
+    fn pair(&self, a: u32, b: u32) -> (u32, u32) {
+        if self.name(a) <= self.name(b) {
+            (a, b)
+        } else {
+            (b, a)
+        }
+    }
+}
+
+/// One entity as the sync aggregation needs it: interned parts and its canonical number.
+#[derive(Clone, Copy)]
+struct EntityInfo {
+    system: u32,
+    project: u32,
+    entity_type: u32,
+    /// The same number for every stored entity with this (system, entity_id).
+    key: u32,
+}
+
+/// The entities met while reading syncs, by stored id, each decoded from its row once.
+#[derive(Default)]
+struct SyncEntities {
+    systems: Interner,
+    projects: Interner,
+    types: Interner,
+    /// An entity is (system, entity_id): project and type do not make another entity.
+    canonical: FxHashMap<(u32, Box<str>), u32>,
+    by_id: FxHashMap<i64, EntityInfo>,
+}
+
+impl SyncEntities {
+    fn lookup<'r>(
+        &mut self,
+        id: i64,
+        read: impl FnOnce() -> Result<crate::store::StoredEntityRef<'r>, StoreError>,
+    ) -> Result<EntityInfo, StoreError> {
+        if let Some(&info) = self.by_id.get(&id) {
+            return Ok(info);
+        }
+        let e = read()?;
+        let system = self.systems.id(e.system);
+        let next = u32::try_from(self.canonical.len()).unwrap_or(u32::MAX);
+        let key = *self
+            .canonical
+            .entry((system, e.entity_id.into()))
+            .or_insert(next);
+        let info = EntityInfo {
+            system,
+            project: self.projects.id(e.project),
+            entity_type: self.types.id(e.entity_type),
+            key,
+        };
+        self.by_id.insert(id, info);
+        Ok(info)
+    }
+}
+
+/// Two interned ids.
+type IdPair = (u32, u32);
+
+/// [`SyncWindow`] over interned ids; turned into text keys once at the end.
+#[derive(Default)]
+struct IdWindow {
+    /// (system, entity type) -> (system pairs, last synced)
+    entity_types: FxHashMap<IdPair, (FxHashSet<IdPair>, i64)>,
+    /// ((system, project), (system, project)) -> last synced
+    project_pairs: FxHashMap<(IdPair, IdPair), i64>,
+    system_pairs: FxHashMap<(u32, u32), EntityPairs>,
+    outcomes: FxHashMap<(u32, u32), (u64, u64)>,
+}
+
 impl SyncFacts {
     fn read(store: &Store, starts: [i64; 2], end: i64) -> Result<SyncFacts, StoreError> {
-        // An entity is (system, entity_id): project and type do not make another entity.
-        let mut canonical: FxHashMap<(String, String), u32> = FxHashMap::default();
-        let mut entity_key: FxHashMap<i64, u32> = FxHashMap::default();
-        let mut key_of = |id: i64, e: &StoredEntity| -> u32 {
-            if let Some(k) = entity_key.get(&id) {
-                return *k;
-            }
-            let next = u32::try_from(canonical.len()).unwrap_or(u32::MAX);
-            let k = *canonical
-                .entry((e.system.clone(), e.entity_id.clone()))
-                .or_insert(next);
-            entity_key.insert(id, k);
-            k
-        };
-        let mut windows = [SyncWindow::default(), SyncWindow::default()];
+        let mut ents = SyncEntities::default();
+        let mut windows = [IdWindow::default(), IdWindow::default()];
         let from = starts[0].min(starts[1]);
         store.for_each_sync(from, end, |sync| {
-            let (s, t, at) = (sync.source, sync.target, sync.at);
-            for w in 0..2 {
-                if at >= starts[w] {
-                    let slot = windows[w]
-                        .outcomes
-                        .entry(ordered(s.system.clone(), t.system.clone()))
-                        .or_default();
-                    if sync.success {
-                        slot.0 += 1;
-                    } else {
-                        slot.1 += 1;
-                    }
-                }
+            let at = sync.at;
+            if at < from {
+                return Ok(());
             }
-            if !sync.success {
-                return;
-            }
-            let sk = key_of(sync.source_id, s);
-            let tk = key_of(sync.target_id, t);
-            for w in 0..2 {
+            let s = ents.lookup(sync.source_id, || sync.source())?;
+            let t = ents.lookup(sync.target_id, || sync.target())?;
+            let SyncEntities {
+                systems,
+                projects,
+                types,
+                ..
+            } = &ents;
+            let systems_pair = systems.pair(s.system, t.system);
+            for (w, win) in windows.iter_mut().enumerate() {
                 if at < starts[w] {
                     continue;
                 }
-                let win = &mut windows[w];
-                let label = pair_label(&s.system, &t.system);
+                let slot = win.outcomes.entry(systems_pair).or_default();
+                if !sync.success {
+                    slot.1 += 1;
+                    continue;
+                }
+                slot.0 += 1;
                 for e in [s, t] {
-                    if e.entity_type.is_empty() {
+                    if types.name(e.entity_type).is_empty() {
                         continue;
                     }
                     let slot = win
                         .entity_types
-                        .entry((e.system.clone(), e.entity_type.clone()))
-                        .or_insert_with(|| (BTreeSet::new(), i64::MIN));
-                    if !slot.0.contains(&label) {
-                        slot.0.insert(label.clone());
-                    }
+                        .entry((e.system, e.entity_type))
+                        .or_insert_with(|| (FxHashSet::default(), i64::MIN));
+                    slot.0.insert(systems_pair);
                     slot.1 = slot.1.max(at);
                 }
-                if !s.project.is_empty() && !t.project.is_empty() {
-                    let key = ordered(
-                        (s.system.clone(), s.project.clone()),
-                        (t.system.clone(), t.project.clone()),
-                    );
+                if !projects.name(s.project).is_empty() && !projects.name(t.project).is_empty() {
+                    let (a, b) = ((s.system, s.project), (t.system, t.project));
+                    let text = |(system, project): (u32, u32)| {
+                        (systems.name(system), projects.name(project))
+                    };
+                    let key = if text(a) <= text(b) { (a, b) } else { (b, a) };
                     let slot = win.project_pairs.entry(key).or_insert(i64::MIN);
                     *slot = (*slot).max(at);
                 }
-                let systems = ordered(s.system.clone(), t.system.clone());
                 let slot = win
                     .system_pairs
-                    .entry(systems)
+                    .entry(systems_pair)
                     .or_insert_with(|| (FxHashSet::default(), i64::MIN));
-                slot.0.insert(ordered(sk, tk));
+                slot.0.insert(ordered(s.key, t.key));
                 slot.1 = slot.1.max(at);
             }
+            Ok(())
         })?;
+        let SyncEntities {
+            systems,
+            projects,
+            types,
+            ..
+        } = ents;
+        let text_pair =
+            |(a, b): (u32, u32)| (systems.name(a).to_owned(), systems.name(b).to_owned());
+        let windows = windows.map(|win| SyncWindow {
+            entity_types: win
+                .entity_types
+                .into_iter()
+                .map(|((system, entity_type), (pairs, at))| {
+                    let labels = pairs
+                        .into_iter()
+                        .map(|(a, b)| pair_label(systems.name(a), systems.name(b)))
+                        .collect();
+                    (
+                        (
+                            systems.name(system).to_owned(),
+                            types.name(entity_type).to_owned(),
+                        ),
+                        (labels, at),
+                    )
+                })
+                .collect(),
+            project_pairs: win
+                .project_pairs
+                .into_iter()
+                .map(|((a, b), at)| {
+                    let text = |(system, project): (u32, u32)| {
+                        (
+                            systems.name(system).to_owned(),
+                            projects.name(project).to_owned(),
+                        )
+                    };
+                    ((text(a), text(b)), at)
+                })
+                .collect(),
+            system_pairs: win
+                .system_pairs
+                .into_iter()
+                .map(|(pair, facts)| (text_pair(pair), facts))
+                .collect(),
+            outcomes: win
+                .outcomes
+                .into_iter()
+                .map(|(pair, counts)| (text_pair(pair), counts))
+                .collect(),
+        });
         Ok(SyncFacts { windows })
     }
 

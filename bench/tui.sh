@@ -14,7 +14,7 @@ n=${1:-1000000}
 [ -n "${NO_BUILD:-}" ] || cargo build --release -p tally --bin tally --example bench
 work=${BENCH_DIR:-target/bench}
 mkdir -p "$work"
-[ -f "$work/$n.jsonl" ] || target/release/examples/bench generate "$n" "$work/$n.jsonl"
+[ -f "$work/$n.jsonl" ] || "${BENCH:-target/release/examples/bench}" generate "$n" "$work/$n.jsonl"
 dir=$(mktemp -d)
 trap 'tmux -S "$dir/tmux" kill-server 2>/dev/null || true; rm -rf "$dir"' EXIT
 ln -s "$(realpath "$work/$n.jsonl")" "$dir/records.jsonl"
@@ -32,7 +32,7 @@ screen() { tmux -S "$dir/tmux" capture-pane -p -t tally 2>/dev/null || true; }
 uptime
 start=$(now)
 tmux -S "$dir/tmux" new-session -d -s tally -x 160 -y 45 -c "$dir" \
-    "$(realpath target/release/tally) --config tally.toml --as-of 2026-11-01"
+    "$(realpath "${TALLY:-target/release/tally}") --config tally.toml --as-of 2026-11-01"
 first="" key="" done="" pressed="" numbers="" changed=""
 while :; do
     s=$(screen)

@@ -8,11 +8,10 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::path::Path;
 
 use calamine::{Data, Reader, Xlsx};
+use common::tmux::{have_tmux, numbers, quote, Tmux};
 use common::{stderr, tally, BIN};
 use serde_json::Value as Json;
 
@@ -29,87 +28,6 @@ managed_domains = ["northwind.example"]
 name = "demo"
 kind = "demo"
 "#;
-
-/// A private tmux server (its own socket), killed when dropped.
-struct Tmux {
-    socket: PathBuf,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("tmux runs")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "tally"];
-        args.extend_from_slice(keys);
-        let out = self.run(&args);
-        assert!(out.status.success(), "send-keys {keys:?}: {}", stderr(&out));
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "tally"]).stdout)
-            .into_owned()
-    }
-
-    /// Polls until `done` holds on a settled screen (two captures alike).
-    fn wait(&self, what: &str, secs: u64, done: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                std::thread::sleep(Duration::from_millis(150));
-                if self.screen() == screen {
-                    return screen;
-                }
-                continue;
-            }
-            if start.elapsed() > Duration::from_secs(secs) {
-                panic!("waited {secs}s for {what}; the screen:\n{screen}");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
-
-/// `false` (and a note) when tmux is missing outside CI, as tests/tui_tmux.rs does.
-fn have_tmux() -> bool {
-    if Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("tmux is missing; CI installs it with .ci/tui.sh");
-    }
-    eprintln!("skipped: tmux is not installed (CI installs it with .ci/tui.sh)");
-    false
-}
-
-fn quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
-}
-
-/// The numbers of `line` as the screen writes them (`1,234` is one number).
-fn numbers(line: &str) -> Vec<u64> {
-    line.split(|c: char| !(c.is_ascii_digit() || c == ','))
-        .map(|t| t.trim_matches(',').replace(',', ""))
-        .filter_map(|t| t.parse().ok())
-        .collect()
-}
 
 /// The screen's page text: each line without the border.
 fn page(screen: &str) -> Vec<String> {

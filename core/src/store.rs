@@ -81,15 +81,6 @@ CREATE TABLE IF NOT EXISTS cursors (
     cursor TEXT NOT NULL,
     saved_at INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS collections (
-    connector TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    failure TEXT,
-    started_at INTEGER NOT NULL,
-    ended_at INTEGER NOT NULL,
-    received INTEGER NOT NULL,
-    last_ok_at INTEGER
-);
 ";
 
 #[derive(Debug, thiserror::Error)]
@@ -1719,8 +1710,8 @@ impl Batch<'_, '_> {
 // Collection outcomes (the provenance of a report: which connector last collected how)
 // ---------------------------------------------------------------------------------
 
-/// The `collections` table as in [`SCHEMA`]. Stores made before the table existed get it
-/// when an outcome is first recorded: a new table needs no schema version.
+/// The `collections` table, created when an outcome is first recorded (in a new store and
+/// in one made before the table existed alike): a new table needs no schema version.
 const COLLECTIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS collections (
     connector TEXT PRIMARY KEY,
     kind TEXT NOT NULL,

@@ -9,6 +9,8 @@ use std::process::{Command, Output};
 
 use calamine::{Data, Reader, Xlsx};
 
+pub mod tmux;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_tally");
 
 /// Runs tally with `args` in `dir`, with HOME and XDG_CONFIG_HOME pointed inside it so no

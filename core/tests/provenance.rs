@@ -63,7 +63,8 @@ fn a_store_without_the_table_is_still_a_tally_store() {
     let path = dir.path().join("old.db");
     drop(Store::open(&path).expect("create"));
     let conn = rusqlite::Connection::open(&path).expect("sqlite");
-    conn.execute_batch("DROP TABLE IF EXISTS collections").expect("drop");
+    conn.execute_batch("DROP TABLE IF EXISTS collections")
+        .expect("drop");
     drop(conn);
     let store = Store::open(&path).expect("an older tally store still opens");
     assert!(store.collections().expect("read").is_empty());

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
 use tally_core::collect::{CollectEvent, CollectSummary, ConnectorState};
-use tally_core::report::WindowKind;
+use tally_core::report::{Summary, WindowKind};
 
 use super::layout;
 pub use super::state::{Built, Collection, ConnectorRow, Shared};
@@ -264,7 +264,19 @@ impl App {
             .built
             .as_ref()
             .map_or(Duration::ZERO, |b| b.took);
-        let gap = REBUILD_EVERY.max(took * 3);
+        // A screen of zeros (a fresh store's first build) is worth replacing as soon as
+        // the first records are committed, when the user waits for numbers most: then
+        // only the build's own cost spaces the rebuilds out.
+        let nothing_shown = self
+            .shared
+            .built
+            .as_ref()
+            .is_none_or(|b| b.report.one_year.summary == Summary::default());
+        let gap = if nothing_shown {
+            took * 3
+        } else {
+            REBUILD_EVERY.max(took * 3)
+        };
         let now = self.shared.now;
         let due = match self.last_build {
             None => true,

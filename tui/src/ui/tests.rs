@@ -764,6 +764,47 @@ fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
     assert!(matches!(due.as_slice(), [Command::BuildReport]), "{due:?}");
 }
 
+#[test]
+fn the_first_records_replace_a_screen_of_zeros_at_once() {
+    let mut app = app();
+    let t0 = Instant::now();
+    update(&mut app, Action::Tick(t0));
+    update(&mut app, Action::Collect);
+    // A fresh store: the first build finds nothing.
+    let mut empty = Built::clone(&demo());
+    empty.report.six_months.summary = Default::default();
+    empty.report.one_year.summary = Default::default();
+    empty.took = Duration::from_millis(10);
+    update(&mut app, Action::ReportBuilt(Box::new(empty)));
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Stored {
+            connector: 0,
+            received: 50_000,
+            new: 50_000,
+        }),
+    );
+    let at_once = update(&mut app, Action::Tick(t0 + Duration::from_millis(100)));
+    assert!(
+        matches!(at_once.as_slice(), [Command::BuildReport]),
+        "no wait for the rebuild slot while the screen shows zeros: {at_once:?}"
+    );
+    // With numbers on screen the rebuilds are spaced again.
+    let mut numbers = Built::clone(&demo());
+    numbers.took = Duration::from_millis(10);
+    update(&mut app, Action::ReportBuilt(Box::new(numbers)));
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Stored {
+            connector: 0,
+            received: 100_000,
+            new: 100_000,
+        }),
+    );
+    let soon = update(&mut app, Action::Tick(t0 + Duration::from_millis(300)));
+    assert!(soon.is_empty(), "{soon:?}");
+}
+
 fn outcome(name: &str, received: u64, state: ConnectorState) -> ConnectorOutcome {
     ConnectorOutcome {
         name: name.into(),

@@ -10,7 +10,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::Data;
 use common::tmux::{have_tmux, numbers, quote, Tmux};
 use common::{stderr, tally, BIN};
 use serde_json::Value as Json;
@@ -60,15 +60,7 @@ fn n(v: &Json) -> u64 {
 
 /// One sheet as rows of cells.
 fn sheets(path: &Path) -> BTreeMap<String, Vec<Vec<Data>>> {
-    let mut xlsx: Xlsx<_> = calamine::open_workbook(path).expect("Insights.xlsx opens");
-    let names = xlsx.sheet_names().to_vec();
-    names
-        .iter()
-        .map(|s| {
-            let range = xlsx.worksheet_range(s).expect("sheet reads");
-            (s.clone(), range.rows().map(|r| r.to_vec()).collect())
-        })
-        .collect()
+    common::read_xlsx(path).sheets
 }
 
 /// A sheet's rows as header → cell maps.

@@ -80,23 +80,28 @@ pub fn read_zip(path: &Path) -> (Vec<String>, BTreeMap<String, Workbook>) {
         let name = entry.name().expect("entry name").into_owned();
         let mut bytes = Vec::new();
         entry.read_to_end(&mut bytes).expect("read entry");
-        let mut xlsx: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("is xlsx");
-        let sheet_names = xlsx.sheet_names().to_vec();
-        let mut sheets = BTreeMap::new();
-        for s in &sheet_names {
-            let range = xlsx.worksheet_range(s).expect("sheet reads");
-            sheets.insert(s.clone(), range.rows().map(|r| r.to_vec()).collect());
-        }
+        let xlsx: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("is xlsx");
         names.push(name.clone());
-        books.insert(
-            name,
-            Workbook {
-                names: sheet_names,
-                sheets,
-            },
-        );
+        books.insert(name, workbook(xlsx));
     }
     (names, books)
+}
+
+/// Reads one workbook file (`Insights.xlsx`).
+pub fn read_xlsx(path: &Path) -> Workbook {
+    let xlsx: Xlsx<_> =
+        calamine::open_workbook(path).unwrap_or_else(|e| panic!("{} opens: {e}", path.display()));
+    workbook(xlsx)
+}
+
+fn workbook<R: std::io::Read + std::io::Seek>(mut xlsx: Xlsx<R>) -> Workbook {
+    let names = xlsx.sheet_names().to_vec();
+    let mut sheets = BTreeMap::new();
+    for s in &names {
+        let range = xlsx.worksheet_range(s).expect("sheet reads");
+        sheets.insert(s.clone(), range.rows().map(|r| r.to_vec()).collect());
+    }
+    Workbook { names, sheets }
 }
 
 pub const SIX: &str = "Usage Report (Last 6 Months).xlsx";

@@ -13,6 +13,10 @@
 //!
 //! Figures and what they mean: bench/RESULTS-insights.md.
 
+/// The binary's allocator, so that the figures are the binary's (tui/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::time::Instant;
 

@@ -8,6 +8,10 @@
 //! bench accounts N DAYS DB  N accounts read daily for DAYS days (1 % change a day)
 //! ```
 
+/// The binary's allocator, so that the figures are the binary's (tui/src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -511,6 +511,18 @@ impl Store {
         Ok(())
     }
 
+    /// Whether any account was read at or before `as_of` (the access insights have
+    /// nothing to say otherwise).
+    pub fn has_accounts_at(&self, as_of: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM account_runs WHERE first_at <= ?1)",
+                [to_millis(as_of)],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     pub fn max_identity_id(&self) -> Result<i64, StoreError> {
         self.conn
             .query_row("SELECT COALESCE(MAX(id), 0) FROM identities", [], |r| {

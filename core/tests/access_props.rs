@@ -596,6 +596,33 @@ proptest! {
         write(&mut store, &reread);
         prop_assert_eq!(&access_insights(&store, &o).expect("insights"), &expected);
     }
+
+    /// A store without accounts (the observations alone, or accounts read only after
+    /// `as_of`) takes a shorter path that skips the observations: the same numbers.
+    #[test]
+    fn without_accounts_at_as_of_the_store_gives_the_literal_numbers(
+        records in records_strategy(),
+        o in options_strategy(),
+        later in any::<bool>(),
+    ) {
+        let records: Vec<Record> = records
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Account(mut a) if later => {
+                    a.at = o.as_of + Duration::days(1);
+                    Some(Record::Account(a))
+                }
+                Record::Account(_) => None,
+                other => Some(other),
+            })
+            .collect();
+        let expected = literal(&records, &o);
+        let (_dir, store) = store_with(&records);
+        prop_assert_eq!(&access_insights(&store, &o).expect("insights"), &expected);
+        // And it is what the pure computation gives for the observations with no accounts.
+        let tuples = tuples(&records, &o);
+        prop_assert_eq!(&pure(&[], &tuples, &o), &expected);
+    }
 }
 
 /// The state of each account at `as_of`, as [`literal`] picks it.

@@ -266,14 +266,16 @@ impl App {
             .map_or(Duration::ZERO, |b| b.took);
         // A screen of zeros (a fresh store's first build) is worth replacing as soon as
         // the first records are committed, when the user waits for numbers most: then
-        // only the build's own cost spaces the rebuilds out.
+        // only the build's own cost spaces the rebuilds out (one build at a time). Even
+        // a build of an empty store can take a second while the collection's threads
+        // hold both cores, and three times that kept the first numbers back for 4 s once.
         let nothing_shown = self
             .shared
             .built
             .as_ref()
             .is_none_or(|b| b.report.one_year.summary == Summary::default());
         let gap = if nothing_shown {
-            took * 3
+            Duration::ZERO
         } else {
             REBUILD_EVERY.max(took * 3)
         };

@@ -765,6 +765,33 @@ fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
 }
 
 #[test]
+fn a_slow_build_of_zeros_does_not_hold_back_the_first_numbers() {
+    let mut app = app();
+    let t0 = Instant::now();
+    update(&mut app, Action::Tick(t0));
+    update(&mut app, Action::Collect);
+    // The first build found an empty store, slowly (both cores busy collecting).
+    let mut empty = Built::clone(&demo());
+    empty.report.six_months.summary = Default::default();
+    empty.report.one_year.summary = Default::default();
+    empty.took = Duration::from_millis(1_300);
+    update(&mut app, Action::ReportBuilt(Box::new(empty)));
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Stored {
+            connector: 0,
+            received: 50_000,
+            new: 50_000,
+        }),
+    );
+    let at_once = update(&mut app, Action::Tick(t0 + Duration::from_millis(100)));
+    assert!(
+        matches!(at_once.as_slice(), [Command::BuildReport]),
+        "the first records are built at once, not 3.9 s later: {at_once:?}"
+    );
+}
+
+#[test]
 fn the_first_records_replace_a_screen_of_zeros_at_once() {
     let mut app = app();
     let t0 = Instant::now();

@@ -764,17 +764,17 @@ fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
     assert!(matches!(due.as_slice(), [Command::BuildReport]), "{due:?}");
 }
 
-#[test]
-fn a_slow_build_of_zeros_does_not_hold_back_the_first_numbers() {
+/// A collection whose first build found an empty store after `took`, then its first
+/// commit; returns the commands of the tick 100 ms later.
+fn zeros_then_first_records(took: Duration) -> (App, Instant, Vec<Command>) {
     let mut app = app();
     let t0 = Instant::now();
     update(&mut app, Action::Tick(t0));
     update(&mut app, Action::Collect);
-    // The first build found an empty store, slowly (both cores busy collecting).
     let mut empty = Built::clone(&demo());
     empty.report.six_months.summary = Default::default();
     empty.report.one_year.summary = Default::default();
-    empty.took = Duration::from_millis(1_300);
+    empty.took = took;
     update(&mut app, Action::ReportBuilt(Box::new(empty)));
     update(
         &mut app,
@@ -785,6 +785,13 @@ fn a_slow_build_of_zeros_does_not_hold_back_the_first_numbers() {
         }),
     );
     let at_once = update(&mut app, Action::Tick(t0 + Duration::from_millis(100)));
+    (app, t0, at_once)
+}
+
+#[test]
+fn a_slow_build_of_zeros_does_not_hold_back_the_first_numbers() {
+    // Both cores busy collecting: even the build of an empty store was slow.
+    let (_, _, at_once) = zeros_then_first_records(Duration::from_millis(1_300));
     assert!(
         matches!(at_once.as_slice(), [Command::BuildReport]),
         "the first records are built at once, not 3.9 s later: {at_once:?}"
@@ -793,25 +800,7 @@ fn a_slow_build_of_zeros_does_not_hold_back_the_first_numbers() {
 
 #[test]
 fn the_first_records_replace_a_screen_of_zeros_at_once() {
-    let mut app = app();
-    let t0 = Instant::now();
-    update(&mut app, Action::Tick(t0));
-    update(&mut app, Action::Collect);
-    // A fresh store: the first build finds nothing.
-    let mut empty = Built::clone(&demo());
-    empty.report.six_months.summary = Default::default();
-    empty.report.one_year.summary = Default::default();
-    empty.took = Duration::from_millis(10);
-    update(&mut app, Action::ReportBuilt(Box::new(empty)));
-    update(
-        &mut app,
-        Action::Collected(CollectEvent::Stored {
-            connector: 0,
-            received: 50_000,
-            new: 50_000,
-        }),
-    );
-    let at_once = update(&mut app, Action::Tick(t0 + Duration::from_millis(100)));
+    let (mut app, t0, at_once) = zeros_then_first_records(Duration::from_millis(10));
     assert!(
         matches!(at_once.as_slice(), [Command::BuildReport]),
         "no wait for the rebuild slot while the screen shows zeros: {at_once:?}"

@@ -448,36 +448,30 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Runs `f` over every stored identity tuple, by id.
+    /// Runs `f` over every stored identity tuple, by id, owned (for callers that keep
+    /// them; [`Store::for_each_identity_ref`] reads without allocating).
     pub fn for_each_identity(
         &self,
         mut f: impl FnMut(i64, StoredIdentity),
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, system, email, username, display_name, service_account FROM identities ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(i64, StoredIdentity)> {
-                Ok((
-                    r.get(0)?,
+        self.for_each_identity_ref(
+            |_| true,
+            |id, [system, email, username, display_name], service_account| {
+                f(
+                    id,
                     StoredIdentity {
-                        system: r.get(1)?,
-                        email: r.get(2)?,
-                        username: r.get(3)?,
-                        display_name: r.get(4)?,
-                        service_account: r.get(5)?,
+                        system: system.to_owned(),
+                        email: email.to_owned(),
+                        username: username.to_owned(),
+                        display_name: display_name.to_owned(),
+                        service_account,
                     },
-                ))
-            };
-            let (id, identity) = get(r).map_err(|e| self.err(e))?;
-            f(id, identity);
-        }
-        Ok(())
+                );
+            },
+        )
     }
 
-    /// [`Store::for_each_identity`] with the text borrowed from the row and `keep(id)`
+    /// Every stored identity tuple with the text borrowed from the row and `keep(id)`
     /// asked first, so identities the caller skips cost no decoding and none allocates:
     /// `f(id, system, email, username, display_name, service_account)`.
     pub fn for_each_identity_ref(

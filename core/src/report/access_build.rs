@@ -167,32 +167,34 @@ fn observed_tuples(store: &Store, as_of: DateTime<Utc>) -> Result<Vec<Tuple>, St
         }
     })?;
     let mut tuples = Vec::new();
-    store.for_each_identity(|id, i| {
-        let Some(&seen) = usize::try_from(id).ok().and_then(|k| last.get(k)) else {
-            return;
-        };
-        if seen == i64::MIN {
-            return;
-        }
-        let mut text = String::with_capacity(
-            i.system.len() + i.email.len() + i.username.len() + i.display_name.len(),
-        );
-        let mut cuts = [0u32; 3];
-        text.push_str(&i.system);
-        for (cut, part) in cuts
-            .iter_mut()
-            .zip([&i.email, &i.username, &i.display_name])
-        {
-            *cut = u32::try_from(text.len()).unwrap_or(u32::MAX);
-            text.push_str(part);
-        }
-        tuples.push(Tuple {
-            text: text.into_boxed_str(),
-            cuts,
-            service_account: i.service_account,
-            last: seen,
-        });
-    })?;
+    let seen_at = |id: i64| {
+        usize::try_from(id)
+            .ok()
+            .and_then(|k| last.get(k).copied())
+            .filter(|&t| t != i64::MIN)
+    };
+    // Identities not observed in the window are skipped before their text is read.
+    store.for_each_identity_ref(
+        |id| seen_at(id).is_some(),
+        |id, parts, service_account| {
+            let Some(seen) = seen_at(id) else {
+                return;
+            };
+            let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+            let mut cuts = [0u32; 3];
+            text.push_str(parts[0]);
+            for (cut, part) in cuts.iter_mut().zip(&parts[1..]) {
+                *cut = u32::try_from(text.len()).unwrap_or(u32::MAX);
+                text.push_str(part);
+            }
+            tuples.push(Tuple {
+                text: text.into_boxed_str(),
+                cuts,
+                service_account,
+                last: seen,
+            });
+        },
+    )?;
     Ok(tuples)
 }
 

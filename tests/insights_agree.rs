@@ -12,7 +12,7 @@ use std::path::Path;
 
 use calamine::Data;
 use common::tmux::{have_tmux, numbers, quote, Tmux};
-use common::{stderr, tally, BIN};
+use common::{stderr, tally, BIN, PEOPLE_METRICS};
 use serde_json::Value as Json;
 
 const AS_OF: &str = "2026-11-01T00:00:00Z";
@@ -96,14 +96,7 @@ fn workbook_equals_json(book: &BTreeMap<String, Vec<Vec<Data>>>, doc: &Json) {
         .map(|r| (r[0].to_string(), r[1].clone()))
         .collect();
     let p = &doc["people"];
-    for (label, member) in [
-        ("People with Access", "with_access"),
-        ("Managed", "managed"),
-        ("External", "external"),
-        ("Unknown", "unknown"),
-        ("Active", "active"),
-        ("Seats in Several Systems", "seats_in_several_systems"),
-    ] {
+    for (label, member) in PEOPLE_METRICS {
         assert_eq!(
             count(&people[label]),
             n(&p[member]),

@@ -150,14 +150,7 @@ fn insights_workbook_and_json_agree_and_export_collects_once_for_both() {
         p["managed"].as_u64().expect("count") > 0,
         "the demo's own domain is managed"
     );
-    for (label, key) in [
-        ("People with Access", "with_access"),
-        ("Managed", "managed"),
-        ("External", "external"),
-        ("Unknown", "unknown"),
-        ("Active", "active"),
-        ("Seats in Several Systems", "seats_in_several_systems"),
-    ] {
+    for (label, key) in PEOPLE_METRICS {
         assert_eq!(Some(metric(label)), p[key].as_f64(), "{label}");
     }
     let systems = xlsx.worksheet_range("Systems").expect("Systems");

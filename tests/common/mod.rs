@@ -104,6 +104,17 @@ fn workbook<R: std::io::Read + std::io::Seek>(mut xlsx: Xlsx<R>) -> Workbook {
     Workbook { names, sheets }
 }
 
+/// The People with Access sheet's metric labels (SPEC §9) and the members of the JSON
+/// document's `people` object that hold the same numbers.
+pub const PEOPLE_METRICS: [(&str, &str); 6] = [
+    ("People with Access", "with_access"),
+    ("Managed", "managed"),
+    ("External", "external"),
+    ("Unknown", "unknown"),
+    ("Active", "active"),
+    ("Seats in Several Systems", "seats_in_several_systems"),
+];
+
 pub const SIX: &str = "Usage Report (Last 6 Months).xlsx";
 pub const YEAR: &str = "Usage Report (Last 1 Year).xlsx";
 

@@ -59,6 +59,18 @@ fn incident(
 }
 
 /// A `sys_user` row in the Table API record format, from the documented record's shape.
+/// The first incident most tests collect: INC0010001, opened and last updated by
+/// abel.tuter on 2026-10-01 10:00.
+fn abel_incident() -> Value {
+    incident(
+        INC1,
+        "INC0010001",
+        "abel.tuter",
+        "abel.tuter",
+        "2026-10-01 10:00:00",
+    )
+}
+
 fn user(sys_id: &str, user_name: &str, name: &str, email: &str) -> Value {
     json!({
         "sys_id": sys_id, "user_name": user_name, "name": name, "email": email,
@@ -601,13 +613,7 @@ async fn unreadable_directory_and_audit_are_warnings_and_the_rest_is_collected()
         .await;
     mount_related(&server, "sys_journal_field", json!([])).await;
     mount_related(&server, "sys_attachment", json!([])).await;
-    let i1 = incident(
-        INC1,
-        "INC0010001",
-        "abel.tuter",
-        "abel.tuter",
-        "2026-10-01 10:00:00",
-    );
+    let i1 = abel_incident();
     mount_incidents(&server, json!([i1]), None).await;
     let c = connector(&server, "TALLY_TEST_SN_403", "", fast());
     let out = run(&c, None).await;
@@ -677,13 +683,7 @@ async fn rate_limits_are_waited_out() {
         .expect(1)
         .mount(&server)
         .await;
-    let i1 = incident(
-        INC1,
-        "INC0010001",
-        "abel.tuter",
-        "abel.tuter",
-        "2026-10-01 10:00:00",
-    );
+    let i1 = abel_incident();
     mount_incidents(&server, json!([i1]), None).await;
     let c = connector(
         &server,
@@ -712,13 +712,7 @@ async fn a_malformed_page_keeps_what_was_collected() {
     // No mentions here (the mention test reads them).
     mount_related(&server, "live_mention", json!([])).await;
     mount_quiet_related(&server).await;
-    let i1 = incident(
-        INC1,
-        "INC0010001",
-        "abel.tuter",
-        "abel.tuter",
-        "2026-10-01 10:00:00",
-    );
+    let i1 = abel_incident();
     let i2 = incident(
         INC2,
         "INC0010002",
@@ -761,13 +755,7 @@ async fn a_timeout_keeps_what_was_collected() {
     // No mentions here (the mention test reads them).
     mount_related(&server, "live_mention", json!([])).await;
     mount_quiet_related(&server).await;
-    let i1 = incident(
-        INC1,
-        "INC0010001",
-        "abel.tuter",
-        "abel.tuter",
-        "2026-10-01 10:00:00",
-    );
+    let i1 = abel_incident();
     let i2 = incident(
         INC2,
         "INC0010002",
@@ -882,13 +870,7 @@ async fn mentions_of_the_collected_records_are_mention_observations() {
     let server = MockServer::start().await;
     mount_directory(&server).await;
     mount_quiet_related(&server).await;
-    let i1 = incident(
-        INC1,
-        "INC0010001",
-        "abel.tuter",
-        "abel.tuter",
-        "2026-10-01 10:00:00",
-    );
+    let i1 = abel_incident();
     let i2 = incident(
         INC2,
         "INC0010002",
@@ -1017,13 +999,7 @@ async fn mentions_can_be_left_out_or_read_from_another_table() {
     let server = MockServer::start().await;
     mount_directory(&server).await;
     mount_quiet_related(&server).await;
-    let i1 = incident(
-        INC1,
-        "INC0010001",
-        "abel.tuter",
-        "abel.tuter",
-        "2026-10-01 10:00:00",
-    );
+    let i1 = abel_incident();
     mount_incidents(&server, json!([i1]), None).await;
     // `mentions = false`: no mention table is asked for (there is no mock for one).
     let c = connector(

@@ -681,6 +681,17 @@ fn secondary_limit_body() -> Value {
 }
 
 /// A refusal with quota left and no `retry-after`: only its body tells what it is.
+/// How many requests the mock server received for `path`.
+async fn requests_to(server: &MockServer, path: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|q| q.url.path() == path)
+        .count()
+}
+
 fn refusal(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(403)
         .set_body_json(body)
@@ -722,13 +733,7 @@ async fn a_secondary_limit_that_names_no_wait_is_waited_out_and_retried() {
         started.elapsed() >= Duration::from_millis(700),
         "the secondary limit's wait was honoured"
     );
-    let repo_lists = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|q| q.url.path() == "/orgs/octo-org/repos")
-        .count();
+    let repo_lists = requests_to(&server, "/orgs/octo-org/repos").await;
     assert_eq!(repo_lists, 2, "refused once, then asked again");
     assert_eq!(r.users().len(), 13);
 }
@@ -753,13 +758,7 @@ async fn a_plain_refusal_fails_at_once_and_says_what_to_check() {
         "{e}"
     );
     assert!(e.contains("Resource not accessible"), "{e}");
-    let repo_lists = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|q| q.url.path() == "/orgs/octo-org/repos")
-        .count();
+    let repo_lists = requests_to(&server, "/orgs/octo-org/repos").await;
     assert_eq!(repo_lists, 1, "a refusal of permission is not retried");
     assert_no_secret(&r);
 }

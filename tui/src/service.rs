@@ -168,22 +168,28 @@ pub async fn collect(
     let (summary, (started, ended)) = tokio::join!(run, forward);
     let summary = summary.context("collection failed")?;
     let run_ended = Utc::now();
+    // A connector that announced its end is recorded already (with the same state,
+    // count and times the summary holds); the rest (stopped before they ended, or never
+    // started) are recorded here.
     let records: Vec<CollectionRecord> = summary
         .connectors
         .iter()
         .enumerate()
+        .filter(|(i, _)| ended.get(*i).copied().flatten().is_none())
         .map(|(i, c)| CollectionRecord {
             connector: c.name.clone(),
             kind: c.kind.clone(),
             failure: failure_of(&c.state, &shutdown),
             started_at: started.get(i).copied().flatten().unwrap_or(run_started),
-            ended_at: ended.get(i).copied().flatten().unwrap_or(run_ended),
+            ended_at: run_ended,
             received: c.received,
             last_ok_at: None,
         })
         .collect();
-    let path = setup.store_path.clone();
-    let _ = tokio::task::spawn_blocking(move || record_outcomes(&path, &records)).await;
+    if !records.is_empty() {
+        let path = setup.store_path.clone();
+        let _ = tokio::task::spawn_blocking(move || record_outcomes(&path, &records)).await;
+    }
     Ok(summary)
 }
 

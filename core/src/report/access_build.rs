@@ -16,7 +16,7 @@ use crate::model::{Account, AccountStatus, TwoStep};
 use crate::store::{from_millis, to_millis, Store, StoreError};
 
 use super::access::*;
-use super::build::{window, ReportOptions};
+use super::build::{non_empty, window, CompactIdentity, ReportOptions};
 use super::insights::ManagedDomains;
 use super::types::WindowKind;
 
@@ -86,26 +86,10 @@ pub fn read_access_insights(
     access_insights(&Store::open(path)?, opts)
 }
 
-/// An observed identity tuple in one allocation (system, email, username, display name),
-/// with its latest time: a large store holds hundreds of thousands of them.
+/// An observed identity tuple with its latest time in the window.
 struct Tuple {
-    text: Box<str>,
-    cuts: [u32; 3],
-    service_account: bool,
+    identity: CompactIdentity,
     last: i64,
-}
-
-impl Tuple {
-    fn part(&self, n: usize) -> &str {
-        let start = if n == 0 { 0 } else { self.cuts[n - 1] as usize };
-        let end = self.cuts.get(n).map_or(self.text.len(), |c| *c as usize);
-        self.text.get(start..end).unwrap_or("")
-    }
-}
-
-fn non_empty(s: &str) -> Option<&str> {
-    let t = s.trim();
-    (!t.is_empty()).then_some(t)
 }
 
 /// Computes the access insights at `opts.as_of` from the store: the accounts at `as_of`
@@ -143,11 +127,11 @@ pub fn access_insights(store: &Store, opts: &AccessOptions) -> Result<AccessInsi
         let observed: Vec<ObservedIdentity<'_>> = tuples
             .iter()
             .map(|t| ObservedIdentity {
-                system: t.part(0),
-                email: non_empty(t.part(1)),
-                username: non_empty(t.part(2)),
-                display_name: non_empty(t.part(3)),
-                service_account: t.service_account,
+                system: t.identity.system(),
+                email: non_empty(t.identity.email()),
+                username: non_empty(t.identity.username()),
+                display_name: non_empty(t.identity.display_name()),
+                service_account: t.identity.service_account,
                 last_seen: from_millis(t.last),
             })
             .collect();
@@ -180,17 +164,8 @@ fn observed_tuples(store: &Store, as_of: DateTime<Utc>) -> Result<Vec<Tuple>, St
             let Some(seen) = seen_at(id) else {
                 return;
             };
-            let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-            let mut cuts = [0u32; 3];
-            text.push_str(parts[0]);
-            for (cut, part) in cuts.iter_mut().zip(&parts[1..]) {
-                *cut = u32::try_from(text.len()).unwrap_or(u32::MAX);
-                text.push_str(part);
-            }
             tuples.push(Tuple {
-                text: text.into_boxed_str(),
-                cuts,
-                service_account,
+                identity: CompactIdentity::new(parts, service_account),
                 last: seen,
             });
         },

@@ -12,18 +12,19 @@ use crate::identity::{self, IdentityInput, IdentityRules, ServiceAccountPatterns
 use crate::model::{Integration, IntegrationStatus, Interaction};
 use crate::store::{from_millis, to_millis, Store, StoreError};
 
-/// An identity tuple in one allocation: the report holds up to millions of them at once.
-struct CompactIdentity {
+/// An identity tuple in one allocation: the report holds up to millions of them at once
+/// (the access insights hundreds of thousands).
+pub(super) struct CompactIdentity {
     /// system, email, username and display name, in that order.
     text: Box<str>,
     /// Where email, username and display name start in `text`.
     cuts: [u32; 3],
-    service_account: bool,
+    pub(super) service_account: bool,
 }
 
 impl CompactIdentity {
     /// From system, email, username and display name.
-    fn new(parts: [&str; 4], service_account: bool) -> Self {
+    pub(super) fn new(parts: [&str; 4], service_account: bool) -> Self {
         let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
         let mut cuts = [0u32; 3];
         text.push_str(parts[0]);
@@ -44,19 +45,19 @@ impl CompactIdentity {
         self.text.get(start..end).unwrap_or("")
     }
 
-    fn system(&self) -> &str {
+    pub(super) fn system(&self) -> &str {
         self.part(0)
     }
 
-    fn email(&self) -> &str {
+    pub(super) fn email(&self) -> &str {
         self.part(1)
     }
 
-    fn username(&self) -> &str {
+    pub(super) fn username(&self) -> &str {
         self.part(2)
     }
 
-    fn display_name(&self) -> &str {
+    pub(super) fn display_name(&self) -> &str {
         self.part(3)
     }
 }
@@ -283,7 +284,8 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     })
 }
 
-fn non_empty(s: &str) -> Option<&str> {
+/// `s` trimmed, or `None` when nothing is left.
+pub(super) fn non_empty(s: &str) -> Option<&str> {
     let t = s.trim();
     (!t.is_empty()).then_some(t)
 }

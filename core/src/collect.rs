@@ -1,11 +1,12 @@
 //! Runs connectors concurrently into the store and reports progress.
 //!
-//! Connectors send records over one bounded channel to a single writer thread, which
-//! commits them in batched transactions. A checkpoint is saved in the same transaction as
+//! Connectors send records over one bounded channel to a single writer, which stages
+//! them in batches on one thread and commits each batch in a transaction on another. A checkpoint is saved in the same transaction as
 //! the records before it, so a cursor never runs ahead of what is stored; a failing or
 //! panicking connector ends alone and what it sent so far stays stored.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::connector::{Connector, ConnectorContext, Emit, Envelope};
-use crate::store::{Store, StoreError, WriteCounts};
+use crate::store::{Interner, SqlWriter, Staged, Store, StoreError, WriteCounts};
 
 /// Records per transaction: at least the first, at most the second, and in between as many
 /// as this run has stored so far. Each commit writes its rows in key order, touching every
@@ -21,7 +22,7 @@ use crate::store::{Store, StoreError, WriteCounts};
 /// twice the final table instead of once per fixed-size batch, while the first numbers
 /// are committed early. The cap bounds the staged rows (24 bytes each) in memory.
 const MIN_BATCH_RECORDS: usize = 50_000;
-const MAX_BATCH_RECORDS: usize = 2_000_000;
+const MAX_BATCH_RECORDS: usize = 1_000_000;
 /// A transaction is committed after this long even if small, so stored counts move on.
 const MAX_BATCH_TIME: Duration = Duration::from_secs(3);
 /// Envelopes in flight between connectors and the writer (bounded: back pressure). An
@@ -200,29 +201,185 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
+/// What the connectors said while one batch was staged, per connector.
+#[derive(Debug, Clone, Copy, Default)]
+struct News {
+    /// Whether the connector sent anything at all.
+    heard: bool,
+    received: u64,
+    warnings: u64,
+    skipped: u64,
+}
+
+/// One transaction, as the stager hands it to the SQL side: the staged rows, what each
+/// connector said meanwhile, and who finished.
+struct Step {
+    staged: Staged,
+    news: Vec<News>,
+    finished: Vec<(usize, ConnectorState)>,
+}
+
+fn send_event(events: Option<&mpsc::UnboundedSender<CollectEvent>>, e: CollectEvent) {
+    if let Some(ev) = events {
+        let _ = ev.send(e);
+    }
+}
+
 /// Stores what arrives until every connector has hung up, keeping each connector's
 /// outcome up to date; returns the outcomes.
+///
+/// Two threads: the stager turns envelopes into staged batches (ids from the key maps,
+/// rows in memory), this one writes each batch in a transaction. While one batch is
+/// being written, the next is staged, so neither SQLite nor the key maps wait for the
+/// other (a third of a collection's wall time when they took turns on one thread).
 fn write_loop(
     mut store: Store,
     mut rx: mpsc::Receiver<Envelope>,
     mut stats: Vec<ConnectorOutcome>,
     events: Option<&mpsc::UnboundedSender<CollectEvent>>,
-) -> Result<Vec<ConnectorOutcome>, StoreError> {
+) -> Result<Vec<ConnectorOutcome>, CollectError> {
     let names: Vec<String> = stats.iter().map(|s| s.name.clone()).collect();
-    // Connectors with news since the last `Stored` event.
-    let mut dirty = vec![false; names.len()];
-    let send = |e: CollectEvent| {
-        if let Some(ev) = events {
-            let _ = ev.send(e);
-        }
-    };
     let mut writer = store.writer()?;
-    let mut last_event = Instant::now();
-    let mut finished: Vec<(usize, ConnectorState)> = Vec::new();
-    let mut stored_this_run = 0usize;
+    let (interner, sql) = writer.split();
     let runtime = tokio::runtime::Handle::current();
-    while let Some(first) = rx.blocking_recv() {
-        let mut batch = writer.begin()?;
+    let stop = AtomicBool::new(false);
+    let (to_sql, steps) = std::sync::mpsc::sync_channel::<Step>(0);
+    // Written batches go back to the stager, whose next batch reuses their memory: two
+    // batches' buffers serve a whole run instead of fresh ones (and fresh pages) for each.
+    let (spent_tx, spent) = std::sync::mpsc::channel::<Staged>();
+    std::thread::scope(|scope| {
+        let names = &names;
+        let stop = &stop;
+        let stager = std::thread::Builder::new()
+            .name("tally-stager".to_owned())
+            .spawn_scoped(scope, move || {
+                let link = Link {
+                    to_sql: &to_sql,
+                    spent: &spent,
+                    stop,
+                };
+                stage_loop(interner, &mut rx, &link, names, events, &runtime)
+            })
+            .map_err(|e| CollectError::Writer(format!("cannot start the stager thread: {e}")))?;
+        let written = write_steps(sql, &steps, &spent_tx, &mut stats, events);
+        // The stager stops at its next envelope or hand-over once this side is gone.
+        stop.store(true, Ordering::Relaxed);
+        drop(steps);
+        let staged = stager
+            .join()
+            .map_err(|_| CollectError::Writer("the stager thread panicked".to_owned()))?;
+        written?;
+        staged.map_err(CollectError::from)
+    })?;
+    Ok(stats)
+}
+
+/// The SQL side of [`write_loop`]: writes each step, then announces what it committed.
+fn write_steps(
+    sql: &mut SqlWriter<'_>,
+    steps: &std::sync::mpsc::Receiver<Step>,
+    spent: &std::sync::mpsc::Sender<Staged>,
+    stats: &mut [ConnectorOutcome],
+    events: Option<&mpsc::UnboundedSender<CollectEvent>>,
+) -> Result<(), StoreError> {
+    // Connectors with news since the last `Stored` event.
+    let mut dirty = vec![false; stats.len()];
+    let mut last_event = Instant::now();
+    for mut step in steps {
+        let (_, new_by) = sql.write(&mut step.staged)?;
+        // The stager may be gone already; then the buffers are simply dropped.
+        let _ = spent.send(step.staged);
+        for (stat, new) in stats.iter_mut().zip(new_by) {
+            stat.new.add(new);
+        }
+        for ((stat, news), dirty) in stats.iter_mut().zip(&step.news).zip(dirty.iter_mut()) {
+            if news.heard {
+                let n = news;
+                stat.received += n.received;
+                stat.warnings += n.warnings;
+                stat.skipped += n.skipped;
+                *dirty = true;
+            }
+        }
+        // Announce only what is committed.
+        let due = last_event.elapsed() >= EVENT_INTERVAL || !step.finished.is_empty();
+        if due {
+            last_event = Instant::now();
+            for (i, stat) in stats.iter().enumerate() {
+                if std::mem::take(&mut dirty[i]) {
+                    send_event(
+                        events,
+                        CollectEvent::Stored {
+                            connector: i,
+                            received: stat.received,
+                            new: stat.new.total(),
+                        },
+                    );
+                }
+            }
+        }
+        for (i, state) in step.finished {
+            match &state {
+                ConnectorState::Failed(e) => {
+                    tracing::error!(connector = %stats[i].name, "failed: {e}")
+                }
+                _ => {
+                    tracing::info!(connector = %stats[i].name, received = stats[i].received, "done")
+                }
+            }
+            stats[i].state = state.clone();
+            send_event(
+                events,
+                CollectEvent::Finished {
+                    connector: i,
+                    state,
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The stager's ends of its channels to the SQL side.
+struct Link<'a> {
+    to_sql: &'a std::sync::mpsc::SyncSender<Step>,
+    /// Batches written, to be reused.
+    spent: &'a std::sync::mpsc::Receiver<Staged>,
+    /// Set when the SQL side has stopped.
+    stop: &'a AtomicBool,
+}
+
+/// How long the stager waits for an envelope before it looks whether the SQL side has
+/// stopped.
+const STAGER_POLL: Duration = Duration::from_millis(200);
+
+/// The stager of [`write_loop`]: stages envelopes into batches and hands each over;
+/// returns when every connector has hung up or the SQL side has stopped.
+fn stage_loop(
+    interner: &mut Interner,
+    rx: &mut mpsc::Receiver<Envelope>,
+    link: &Link<'_>,
+    names: &[String],
+    events: Option<&mpsc::UnboundedSender<CollectEvent>>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<(), StoreError> {
+    // The timeouts below need the runtime's timer.
+    let _runtime = runtime.enter();
+    let mut stored_this_run = 0usize;
+    loop {
+        let first = loop {
+            if link.stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            match runtime.block_on(tokio::time::timeout(STAGER_POLL, rx.recv())) {
+                Ok(Some(env)) => break env,
+                Ok(None) => return Ok(()),
+                Err(_) => {}
+            }
+        };
+        let mut batch = interner.begin(link.spent.try_recv().unwrap_or_default());
+        let mut news = vec![News::default(); names.len()];
+        let mut finished = Vec::new();
         let started = Instant::now();
         let limit = stored_this_run.clamp(MIN_BATCH_RECORDS, MAX_BATCH_RECORDS);
         let mut in_batch = 0usize;
@@ -230,41 +387,52 @@ fn write_loop(
         while let Some(env) = next.take() {
             let i = env.connector;
             batch.set_tag(i);
+            let n = &mut news[i];
+            n.heard = true;
             match env.emit {
                 Emit::Record(r) => {
                     batch.record(&r)?;
-                    stats[i].received += 1;
+                    n.received += 1;
                     in_batch += 1;
                 }
                 Emit::Batch(rs) => {
                     for r in &rs {
                         batch.record(r)?;
                     }
-                    stats[i].received += rs.len() as u64;
+                    n.received += rs.len() as u64;
                     in_batch += rs.len();
                 }
                 Emit::Checkpoint(cursor) => batch.save_cursor(&names[i], &cursor)?,
                 Emit::Warning(message) => {
                     tracing::warn!(connector = %names[i], "{message}");
-                    stats[i].warnings += 1;
-                    send(CollectEvent::Warning {
-                        connector: i,
-                        message,
-                    });
+                    n.warnings += 1;
+                    send_event(
+                        events,
+                        CollectEvent::Warning {
+                            connector: i,
+                            message,
+                        },
+                    );
                 }
                 Emit::Skipped(message) => {
                     tracing::warn!(connector = %names[i], "skipped: {message}");
-                    stats[i].skipped += 1;
-                    send(CollectEvent::Skipped {
-                        connector: i,
-                        message,
-                    });
+                    n.skipped += 1;
+                    send_event(
+                        events,
+                        CollectEvent::Skipped {
+                            connector: i,
+                            message,
+                        },
+                    );
                 }
-                Emit::Progress { done, total } => send(CollectEvent::Progress {
-                    connector: i,
-                    done,
-                    total,
-                }),
+                Emit::Progress { done, total } => send_event(
+                    events,
+                    CollectEvent::Progress {
+                        connector: i,
+                        done,
+                        total,
+                    },
+                ),
                 Emit::Finished(error) => {
                     let state = match error {
                         None => ConnectorState::Done,
@@ -273,7 +441,6 @@ fn write_loop(
                     finished.push((i, state));
                 }
             }
-            dirty[i] = true;
             // A finished connector is announced only once its records are committed, so
             // commit now rather than wait for more.
             if in_batch >= limit || !finished.is_empty() {
@@ -294,37 +461,14 @@ fn write_loop(
             };
         }
         stored_this_run += in_batch;
-        let (_, new_by) = batch.commit_by_tag()?;
-        for (stat, new) in stats.iter_mut().zip(new_by) {
-            stat.new.add(new);
-        }
-        // Announce only what is committed.
-        let due = last_event.elapsed() >= EVENT_INTERVAL || !finished.is_empty();
-        if due {
-            last_event = Instant::now();
-            for (i, stat) in stats.iter().enumerate() {
-                if std::mem::take(&mut dirty[i]) {
-                    send(CollectEvent::Stored {
-                        connector: i,
-                        received: stat.received,
-                        new: stat.new.total(),
-                    });
-                }
-            }
-        }
-        for (i, state) in finished.drain(..) {
-            match &state {
-                ConnectorState::Failed(e) => {
-                    tracing::error!(connector = %names[i], "failed: {e}")
-                }
-                _ => tracing::info!(connector = %names[i], received = stats[i].received, "done"),
-            }
-            stats[i].state = state.clone();
-            send(CollectEvent::Finished {
-                connector: i,
-                state,
-            });
+        let step = Step {
+            staged: batch.finish(),
+            news,
+            finished,
+        };
+        if link.to_sql.send(step).is_err() {
+            // The SQL side stopped; it reports why.
+            return Ok(());
         }
     }
-    Ok(stats)
 }

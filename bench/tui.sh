@@ -64,5 +64,6 @@ done
 final=$(echo "if ($changed > $done) $changed else $done" | bc)
 printf 'first numbers after %.2f s\n' "$(echo "$first - $start" | bc)"
 [ -n "$key" ] && printf 'a key during collection answered in %.2f s\n' "$(echo "$key - $pressed" | bc)"
+printf 'collection done on screen after %.2f s\n' "$(echo "$done - $start" | bc)"
 printf 'final numbers after %.2f s\n' "$(echo "$final - $start" | bc)"
 screen | head -20

@@ -27,7 +27,7 @@ const MAX_BATCH_RECORDS: usize = 1_000_000;
 const MAX_BATCH_TIME: Duration = Duration::from_secs(3);
 /// Envelopes in flight between connectors and the writer (bounded: back pressure). An
 /// envelope may hold a batch of thousands of records, so this stays small.
-const CHANNEL_CAPACITY: usize = 32;
+const CHANNEL_CAPACITY: usize = 16;
 /// How often progress events are sent at the most, per writer.
 const EVENT_INTERVAL: Duration = Duration::from_millis(100);
 

@@ -974,22 +974,72 @@ fn write_latest(conn: &Connection, account: i64, latest: &mut LatestRun) -> rusq
 /// The table is open addressing with linear probing, an entry's home slot taken from
 /// its digest's low 32 bits scaled to the table (the digest is already uniform, so
 /// nothing is hashed again), and it grows by half, not double: a power-of-two table
-/// just past a threshold took a 10 M collection from 278 to 327 MiB.
+/// just past a threshold took a 10 M collection from 278 to 327 MiB. It is split by the
+/// digest's top bits into [`KEY_MAP_SHARDS`] tables that grow one at a time, so growing
+/// holds an old and a new copy of a sixteenth of the map, not of all of it.
 /// A lookup costs one cache miss where a `HashMap`'s control bytes and entries cost two:
 /// the misses were four fifths of the stager's interning (README-performance "key maps").
 #[derive(Default)]
 struct KeyMap {
+    shards: Vec<Shard>,
+    /// The next id to hand out (ids are assigned here, not by SQLite).
+    next: i64,
+}
+
+const KEY_MAP_SHARDS: usize = 16;
+
+impl KeyMap {
+    /// The shard of `key`, by its top four bits.
+    fn shard(&self, key: &[u32; 4]) -> Option<&Shard> {
+        self.shards.get((key[3] >> 28) as usize)
+    }
+
+    fn get(&self, digest: u128) -> Option<i64> {
+        let key = packed(digest);
+        self.shard(&key)?.get(&key)
+    }
+
+    /// Fails only past 4,294,967,294 keys in one table.
+    fn insert(&mut self, digest: u128, id: i64) -> Result<(), String> {
+        let stored = id
+            .checked_add(1)
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| format!("key id {id} is out of range"))?;
+        if self.shards.is_empty() {
+            self.shards = (0..KEY_MAP_SHARDS).map(|_| Shard::default()).collect();
+        }
+        let key = packed(digest);
+        if let Some(shard) = self.shards.get_mut((key[3] >> 28) as usize) {
+            shard.insert(key, stored);
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, digest: u128) {
+        let key = packed(digest);
+        if let Some(shard) = self.shards.get_mut((key[3] >> 28) as usize) {
+            shard.remove(&key);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len).sum()
+    }
+}
+
+/// One table of a [`KeyMap`].
+#[derive(Default)]
+struct Shard {
     /// `[digest…, id + 1]`; an id of 0 marks an empty slot.
     slots: Vec<[u32; 5]>,
     len: usize,
-    /// The next id to hand out (ids are assigned here, not by SQLite).
-    next: i64,
 }
 
 /// Slots filled at most to this fraction (in eighths): linear probing stays short.
 const KEY_MAP_LOAD_EIGHTHS: usize = 6;
 
-impl KeyMap {
+impl Shard {
     /// Where probing for `key` starts: its low 32 bits scaled to the table's length.
     fn home(&self, key: &[u32; 4]) -> usize {
         ((u64::from(key[0]) * self.slots.len() as u64) >> 32) as usize
@@ -1015,34 +1065,28 @@ impl KeyMap {
         }
     }
 
-    fn get(&self, digest: u128) -> Option<i64> {
+    fn get(&self, key: &[u32; 4]) -> Option<i64> {
         if self.slots.is_empty() {
             return None;
         }
-        let s = &self.slots[self.slot(&packed(digest))];
+        let s = &self.slots[self.slot(key)];
         (s[4] != 0).then(|| i64::from(s[4] - 1))
     }
 
-    /// Fails only past 4,294,967,294 keys in one table.
-    fn insert(&mut self, digest: u128, id: i64) -> Result<(), String> {
-        let stored = id
-            .checked_add(1)
-            .and_then(|i| u32::try_from(i).ok())
-            .ok_or_else(|| format!("key id {id} is out of range"))?;
+    /// `stored`: the id + 1.
+    fn insert(&mut self, key: [u32; 4], stored: u32) {
         if (self.len + 1) * 8 > self.slots.len() * KEY_MAP_LOAD_EIGHTHS {
             self.grow();
         }
-        let key = packed(digest);
         let i = self.slot(&key);
         if self.slots[i][4] == 0 {
             self.len += 1;
         }
         self.slots[i] = [key[0], key[1], key[2], key[3], stored];
-        Ok(())
     }
 
     fn grow(&mut self) {
-        let size = (self.slots.len() / 2 * 3).max(1024);
+        let size = (self.slots.len() / 2 * 3).max(256);
         let old = std::mem::replace(&mut self.slots, vec![[0; 5]; size]);
         for entry in old.into_iter().filter(|e| e[4] != 0) {
             let key = [entry[0], entry[1], entry[2], entry[3]];
@@ -1051,13 +1095,13 @@ impl KeyMap {
         }
     }
 
-    /// Removes `digest`'s entry, moving back the entries after it that would otherwise
-    /// no longer be found (linear probing's deletion, no tombstones).
-    fn remove(&mut self, digest: u128) {
+    /// Removes `key`'s entry, moving back the entries after it that would otherwise no
+    /// longer be found (linear probing's deletion, no tombstones).
+    fn remove(&mut self, key: &[u32; 4]) {
         if self.slots.is_empty() {
             return;
         }
-        let mut hole = self.slot(&packed(digest));
+        let mut hole = self.slot(key);
         if self.slots[hole][4] == 0 {
             return;
         }
@@ -1627,7 +1671,7 @@ const STORE_CACHE_KIB: u32 = 65_536;
 /// each leaf page once, so a larger cache holds pages that are not needed again in the
 /// transaction: 16 MiB took a 10 M collection's peak memory from 377 to 321 MiB at the
 /// same speed (bench/RESULTS.md, "The writer on two threads").
-const WRITER_CACHE_KIB: u32 = 16_384;
+const WRITER_CACHE_KIB: u32 = 8_192;
 
 impl Drop for SqlWriter<'_> {
     fn drop(&mut self) {
@@ -2277,7 +2321,10 @@ mod tests {
             } else {
                 u64::from(u32::MAX) - k % 61
             };
-            (u128::from(k.wrapping_mul(0x9e37_79b9_7f4a_7c15)) << 32) | u128::from(low)
+            // The top bits pick one of the shards.
+            (u128::from(k % 5) << 124)
+                | (u128::from(k.wrapping_mul(0x9e37_79b9_7f4a_7c15)) << 32)
+                | u128::from(low)
         };
         let mut map = KeyMap::default();
         let mut reference = std::collections::HashMap::new();
@@ -2300,7 +2347,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(map.len, reference.len());
+        assert_eq!(map.len(), reference.len());
         // Ids stored as id + 1: the largest id that fits, and the first that does not.
         assert!(map.insert(1, i64::from(u32::MAX) - 1).is_ok());
         assert_eq!(map.get(1), Some(i64::from(u32::MAX) - 1));

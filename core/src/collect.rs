@@ -20,13 +20,15 @@ use crate::store::{Interner, SqlWriter, Staged, Store, StoreError, WriteCounts};
 /// as this run has stored so far. Each commit writes its rows in key order, touching every
 /// B-tree page it changes once; growing batches keep the pages rewritten over a run near
 /// twice the final table instead of once per fixed-size batch, while the first numbers
-/// are committed early. The cap bounds the staged rows (24 bytes each) in memory.
+/// are committed early. The cap bounds the staged rows (24 bytes each) in memory; two
+/// batches are alive at once (one written, the next staged), hence 1 M, not 2 M.
 const MIN_BATCH_RECORDS: usize = 50_000;
 const MAX_BATCH_RECORDS: usize = 1_000_000;
 /// A transaction is committed after this long even if small, so stored counts move on.
 const MAX_BATCH_TIME: Duration = Duration::from_secs(3);
 /// Envelopes in flight between connectors and the writer (bounded: back pressure). An
-/// envelope may hold a batch of thousands of records, so this stays small.
+/// envelope may hold a batch of thousands of records (2,000 from jsonl, about 0.6 MB),
+/// so this stays small (16 instead of 32: see `WRITER_CACHE_KIB` in the store).
 const CHANNEL_CAPACITY: usize = 16;
 /// How often progress events are sent at the most, per writer.
 const EVENT_INTERVAL: Duration = Duration::from_millis(100);

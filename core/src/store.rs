@@ -1669,8 +1669,9 @@ const STORE_CACHE_KIB: u32 = 65_536;
 
 /// The page cache while a writer lives, in KiB. A batch's rows go in key order, touching
 /// each leaf page once, so a larger cache holds pages that are not needed again in the
-/// transaction: 16 MiB took a 10 M collection's peak memory from 377 to 321 MiB at the
-/// same speed (bench/RESULTS.md, "The writer on two threads").
+/// transaction: 16 MiB instead of 64 took a 10 M collection's peak memory from 377 to
+/// 321 MiB at the same speed, and 8 MiB (with a channel of 16 envelopes) from 274 to
+/// 259 MiB (bench/RESULTS.md, "The writer on two threads").
 const WRITER_CACHE_KIB: u32 = 8_192;
 
 impl Drop for SqlWriter<'_> {

@@ -2110,8 +2110,18 @@ impl SqlWriter<'_> {
             path: self.path.to_path_buf(),
             source,
         };
-        for (account, latest) in self.accounts.iter_mut() {
-            write_latest(self.conn, *account, latest).map_err(err)?;
+        // In key order, like the rows below: in the map's order every update went to
+        // another page, and with the writer's small cache each one read its page again
+        // (a 5-day read of 100,000 accounts spent 9.5 s of system time copying pages).
+        let mut dirty: Vec<(i64, &mut LatestRun)> = self
+            .accounts
+            .iter_mut()
+            .filter(|(_, l)| l.dirty)
+            .map(|(a, l)| (*a, l))
+            .collect();
+        dirty.sort_unstable_by_key(|(a, _)| *a);
+        for (account, latest) in dirty {
+            write_latest(self.conn, account, latest).map_err(err)?;
         }
         // Sorted where they are, so that the batch's buffers can be used again.
         let observations = &mut staged.observations;

@@ -1,9 +1,10 @@
 //! Runs connectors concurrently into the store and reports progress.
 //!
 //! Connectors send records over one bounded channel to a single writer, which stages
-//! them in batches on one thread and commits each batch in a transaction on another. A checkpoint is saved in the same transaction as
-//! the records before it, so a cursor never runs ahead of what is stored; a failing or
-//! panicking connector ends alone and what it sent so far stays stored.
+//! them in batches on one thread and commits each batch in a transaction on another. A
+//! checkpoint is saved in the same transaction as the records before it, so a cursor
+//! never runs ahead of what is stored; a failing or panicking connector ends alone and
+//! what it sent so far stays stored.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

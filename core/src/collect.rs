@@ -28,8 +28,8 @@ const MAX_BATCH_RECORDS: usize = 1_000_000;
 /// A transaction is committed after this long even if small, so stored counts move on.
 const MAX_BATCH_TIME: Duration = Duration::from_secs(3);
 /// Envelopes in flight between connectors and the writer (bounded: back pressure). An
-/// envelope may hold a batch of thousands of records (2,000 from jsonl, about 0.6 MB),
-/// so this stays small (16 instead of 32: see `WRITER_CACHE_KIB` in the store).
+/// envelope may hold a batch of thousands of records (2,000 from jsonl), so this stays
+/// small (16 instead of 32: see `WRITER_CACHE_KIB` in the store).
 const CHANNEL_CAPACITY: usize = 16;
 /// How often progress events are sent at the most, per writer.
 const EVENT_INTERVAL: Duration = Duration::from_millis(100);

@@ -974,7 +974,7 @@ fn write_latest(conn: &Connection, account: i64, latest: &mut LatestRun) -> rusq
 /// The table is open addressing with linear probing, an entry's home slot taken from
 /// its digest's low 32 bits scaled to the table (the digest is already uniform, so
 /// nothing is hashed again), and it grows by half, not double: a power-of-two table
-/// just past a threshold took a 10 M collection from 278 to 327 MiB. It is split by the
+/// just past a threshold took a 10 M collection from 272 to 319 MiB. It is split by the
 /// digest's top bits into [`KEY_MAP_SHARDS`] tables that grow one at a time, so growing
 /// holds an old and a new copy of a sixteenth of the map, not of all of it.
 /// A lookup costs one cache miss where a `HashMap`'s control bytes and entries cost two:
@@ -988,19 +988,20 @@ struct KeyMap {
 
 const KEY_MAP_SHARDS: usize = 16;
 
-impl KeyMap {
-    /// The shard of `key`, by its top four bits.
-    fn shard(&self, key: &[u32; 4]) -> Option<&Shard> {
-        self.shards.get((key[3] >> 28) as usize)
-    }
+/// The shard of `key` in a [`KeyMap`], by its top four bits.
+fn shard_of(key: &[u32; 4]) -> usize {
+    (key[3] >> 28) as usize
+}
 
+impl KeyMap {
     fn get(&self, digest: u128) -> Option<i64> {
         let key = packed(digest);
-        self.shard(&key)?.get(&key)
+        self.shards.get(shard_of(&key))?.get(&key)
     }
 
-    /// Fails only past 4,294,967,294 keys in one table.
-    fn insert(&mut self, digest: u128, id: i64) -> Result<(), String> {
+    /// Maps `digest` to `id` and returns the id as stored (a `u32`); fails only past
+    /// 4,294,967,294 keys in one table.
+    fn insert(&mut self, digest: u128, id: i64) -> Result<u32, String> {
         let stored = id
             .checked_add(1)
             .and_then(|i| u32::try_from(i).ok())
@@ -1009,15 +1010,15 @@ impl KeyMap {
             self.shards = (0..KEY_MAP_SHARDS).map(|_| Shard::default()).collect();
         }
         let key = packed(digest);
-        if let Some(shard) = self.shards.get_mut((key[3] >> 28) as usize) {
+        if let Some(shard) = self.shards.get_mut(shard_of(&key)) {
             shard.insert(key, stored);
         }
-        Ok(())
+        Ok(stored - 1)
     }
 
     fn remove(&mut self, digest: u128) {
         let key = packed(digest);
-        if let Some(shard) = self.shards.get_mut((key[3] >> 28) as usize) {
+        if let Some(shard) = self.shards.get_mut(shard_of(&key)) {
             shard.remove(&key);
         }
     }
@@ -1408,12 +1409,8 @@ pub struct Staged {
 
 impl Staged {
     /// Records staged (observations and syncs).
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.observations.len() + self.syncs.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The staged keys with their parts, in the order staged.
@@ -1602,8 +1599,7 @@ fn load_keys(
 impl<'s> Writer<'s> {
     /// A batch committed on this thread by [`Batch::commit`].
     pub fn begin(&mut self) -> Result<Batch<'_, 's>, StoreError> {
-        let empty = Staged::empty([0; 4]);
-        Ok(self.interner.batch(Some(&mut self.sql), empty))
+        Ok(self.interner.batch(Some(&mut self.sql), Staged::default()))
     }
 
     /// The key maps and the SQL side apart, to stage batches on one thread
@@ -1669,8 +1665,8 @@ const STORE_CACHE_KIB: u32 = 65_536;
 
 /// The page cache while a writer lives, in KiB. A batch's rows go in key order, touching
 /// each leaf page once, so a larger cache holds pages that are not needed again in the
-/// transaction: 16 MiB instead of 64 took a 10 M collection's peak memory from 377 to
-/// 321 MiB at the same speed, and 8 MiB (with a channel of 16 envelopes) from 274 to
+/// transaction: 16 MiB instead of 64 took a 10 M collection's peak memory from 368 to
+/// 314 MiB at the same speed, and 8 MiB (with a channel of 16 envelopes) from 274 to
 /// 259 MiB (bench/RESULTS.md, "The writer on two threads").
 const WRITER_CACHE_KIB: u32 = 8_192;
 
@@ -1716,7 +1712,7 @@ impl Batch<'_, '_> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.staged.is_empty()
+        self.len() == 0
     }
 
     pub fn record(&mut self, record: &Record) -> Result<(), StoreError> {
@@ -1744,15 +1740,10 @@ impl Batch<'_, '_> {
             return Ok(id);
         }
         let id = map.next;
-        let staged_id = match u32::try_from(id) {
+        let staged_id = match map.insert(digest, id) {
             Ok(i) => i,
-            Err(_) => {
-                return Err(self.corrupt(table.name(), format!("key id {id} is out of range")))
-            }
+            Err(detail) => return Err(self.corrupt(table.name(), detail)),
         };
-        if let Err(detail) = map.insert(digest, id) {
-            return Err(self.corrupt(table.name(), detail));
-        }
         map.next = id + 1;
         self.interned.push((table, digest));
         let staged = &mut self.staged;
@@ -1880,12 +1871,7 @@ impl Batch<'_, '_> {
     /// The staged batch, to be written by [`SqlWriter::write`]; its ids stay handed out.
     pub fn finish(mut self) -> Staged {
         self.open = false;
-        self.take_staged()
-    }
-
-    fn take_staged(&mut self) -> Staged {
-        let empty = self.staged.emptied();
-        std::mem::replace(&mut self.staged, empty)
+        std::mem::take(&mut self.staged)
     }
 
     pub fn commit(self) -> Result<WriteCounts, StoreError> {
@@ -1902,36 +1888,11 @@ impl Batch<'_, '_> {
                 "a batch of Interner::begin is written with SqlWriter::write".to_owned(),
             ));
         };
-        let mut staged = self.take_staged();
-        match sql.write(&mut staged) {
-            Ok(done) => {
-                self.open = false;
-                Ok(done)
-            }
-            // `Drop` forgets what this batch interned.
-            Err(e) => Err(e),
-        }
-    }
-}
-
-impl Staged {
-    /// An empty batch that began where this one did.
-    fn emptied(&self) -> Staged {
-        Staged::empty(self.next_at_begin)
-    }
-
-    fn empty(next_at_begin: [i64; 4]) -> Staged {
-        Staged {
-            next_at_begin,
-            keys: Vec::new(),
-            text: String::new(),
-            observations: Vec::new(),
-            syncs: Vec::new(),
-            integrations: Vec::new(),
-            accounts: Vec::new(),
-            cursors: Vec::new(),
-            tags: 1,
-        }
+        // On failure `Drop` forgets what this batch interned (from `staged.next_at_begin`,
+        // which the write leaves as it was).
+        let done = sql.write(&mut self.staged)?;
+        self.open = false;
+        Ok(done)
     }
 }
 

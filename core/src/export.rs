@@ -3,10 +3,10 @@
 //! Shape of the work, and why:
 //! - Each window's workbook is built on its own thread (`std::thread::scope`): the two
 //!   are independent and the big one (Detailed User Report, up to ~1M rows) dominates.
-//! - Table sheets use rust_xlsxwriter's constant-memory mode, so a million users cost a
-//!   temporary file, not a million rows of cells in RAM. That mode silently drops a
-//!   write to an already flushed row, so every table goes through [`SheetWriter`], which
-//!   can only move left to right and downwards.
+//! - Sheets stream through [`crate::xlsx`] into the workbook's zip as they are written,
+//!   so a million users cost a deflater's buffer, not a million rows of cells in RAM.
+//!   A sheet's column widths come before its cells in the XML, so each table is read
+//!   twice: once to measure, once to write.
 //! - The `.xlsx` files are zip archives already; the outer zip stores them (`Stored`).
 //! - The file is written next to the destination under a dot-name, fsynced and renamed
 //!   into place, so a failed export never leaves a partial `Usage Reports.zip`.
@@ -16,15 +16,14 @@ use std::io::{Cursor, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
-use rust_xlsxwriter::{
-    ColNum, DocProperties, Format, FormatBorder, RowNum, Workbook, Worksheet, XlsxError,
-};
+use zip::result::ZipResult;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
 use crate::destination;
 use crate::report::{Provenance, Report, WindowKind, WindowReport};
 use crate::sheets::{self, push_minute, Kind, Sheet, Value};
+use crate::xlsx::{excel_can_show, Book, SheetOut, SheetSpec, Style};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -33,8 +32,6 @@ pub enum ExportError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("writing workbook: {0}")]
-    Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error("writing zip: {0}")]
     Zip(#[from] zip::result::ZipError),
     /// A destination refused by [`crate::destination`] (a special file); other
@@ -49,8 +46,7 @@ pub const ZIP_NAME: &str = "Usage Reports.zip";
 /// Excel's row limit per worksheet, header row included.
 pub const EXCEL_MAX_ROWS: usize = 1_048_576;
 
-/// Excel's limit on the text of one cell, in UTF-16 code units (what Excel and
-/// rust_xlsxwriter count).
+/// Excel's limit on the text of one cell, in UTF-16 code units (what Excel counts).
 pub const MAX_CELL_UTF16: usize = 32_767;
 
 /// Appended to a cut cell. U+2026 is one UTF-16 unit.
@@ -190,27 +186,8 @@ fn build_workbooks(
     })
 }
 
-/// The cell formats of one workbook.
-pub(crate) struct Formats {
-    header: Format,
-    count: Format,
-    time: Format,
-}
-
-impl Formats {
-    pub(crate) fn new() -> Self {
-        Formats {
-            header: Format::new()
-                .set_bold()
-                .set_border_bottom(FormatBorder::Thin),
-            count: Format::new().set_num_format("#,##0"),
-            time: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
-        }
-    }
-}
-
 /// The deflate level of the workbooks' parts.
-const ZIP_LEVEL: u8 = 2;
+pub(crate) const ZIP_LEVEL: i64 = 2;
 
 /// Width of a `yyyy-mm-dd hh:mm` cell, with a little air.
 const TIME_WIDTH: usize = 17;
@@ -220,69 +197,36 @@ fn build_workbook(
     as_of: DateTime<Utc>,
     provenance: Option<(&Provenance, DateTime<Utc>)>,
     options: &ExportOptions,
-) -> Result<Vec<u8>, XlsxError> {
+) -> Result<Vec<u8>, ExportError> {
     let started = std::time::Instant::now();
-    let mut wb = Workbook::new();
     // Level 2: the Detailed User Report's deflate was the largest single cost of writing
     // it at level 3; level 1 (zlib-rs's "quick", static Huffman codes) was faster still
-    // but 35 % larger (bench/RESULTS.md, "Export, this round").
-    wb.set_zip_compression_level(ZIP_LEVEL);
-    // Creation time = as_of: the document describes the report at that moment, and the
-    // same report then gives the same bytes.
-    wb.set_properties(
-        &DocProperties::new()
-            .set_title(format!("Usage Report ({})", w.window.kind.label()))
-            .set_author("tally")
-            .set_creation_datetime(&as_of),
+    // but 35 % larger (bench/RESULTS.md, "Export, this round"). Creation time = as_of:
+    // the document describes the report at that moment, and the same report then gives
+    // the same bytes.
+    let mut book = Book::new(
+        Cursor::new(Vec::new()),
+        format!("Usage Report ({})", w.window.kind.label()),
+        as_of,
+        ZIP_LEVEL,
     );
-    let fmt = Formats::new();
     let rows_per_sheet = options.max_rows_per_sheet.clamp(2, EXCEL_MAX_ROWS);
-    let mut largest_sheet = 0u64;
 
-    write_summary(&mut wb, &fmt, w, as_of, provenance)?;
+    write_summary(&mut book, w, as_of, provenance)?;
 
     // Every table sheet as core/src/sheets.rs describes it, in SPEC §5 order.
-    largest_sheet = largest_sheet.max(write_sheet(
-        &mut wb,
-        &fmt,
-        &sheets::UNIQUE_USER_COUNT,
-        w,
-        rows_per_sheet,
-    )?);
-    largest_sheet = largest_sheet.max(write_sheet(
-        &mut wb,
-        &fmt,
-        &sheets::ENTITY_TYPE_COUNT,
-        w,
-        rows_per_sheet,
-    )?);
-    largest_sheet = largest_sheet.max(write_sheet(
-        &mut wb,
-        &fmt,
+    write_sheet(&mut book, &sheets::UNIQUE_USER_COUNT, w, rows_per_sheet)?;
+    write_sheet(&mut book, &sheets::ENTITY_TYPE_COUNT, w, rows_per_sheet)?;
+    write_sheet(
+        &mut book,
         &sheets::INTEGRATED_PROJECT_COUNT,
         w,
         rows_per_sheet,
-    )?);
-    largest_sheet = largest_sheet.max(write_sheet(
-        &mut wb,
-        &fmt,
-        &sheets::SYNCED_DATA_COUNT,
-        w,
-        rows_per_sheet,
-    )?);
-    largest_sheet = largest_sheet.max(write_sheet(
-        &mut wb,
-        &fmt,
-        &sheets::DETAILED_USER_REPORT,
-        w,
-        rows_per_sheet,
-    )?);
+    )?;
+    write_sheet(&mut book, &sheets::SYNCED_DATA_COUNT, w, rows_per_sheet)?;
+    write_sheet(&mut book, &sheets::DETAILED_USER_REPORT, w, rows_per_sheet)?;
 
-    // ZIP64 only when a sheet's XML might pass 4 GiB: some readers other than Excel
-    // dislike ZIP64 headers, so they are not added to ordinary files.
-    wb.use_zip_large_file(largest_sheet >= u64::from(u32::MAX));
-
-    let bytes = wb.save_to_buffer()?;
+    let bytes = book.finish()?.into_inner();
     tracing::debug!(
         window = w.window.kind.label(),
         users = w.users.len(),
@@ -293,61 +237,112 @@ fn build_workbook(
     Ok(bytes)
 }
 
-/// The Summary sheet: a short label/value list, so an ordinary (in-memory) worksheet.
-fn write_summary(
-    wb: &mut Workbook,
-    fmt: &Formats,
+/// A cell of a small sheet, kept until the sheet's widths are known.
+enum Cell {
+    Text(String, Style),
+    Count(u64),
+    Time(DateTime<Utc>),
+}
+
+/// A small sheet's cells in writing order: rows downwards, columns left to right.
+#[derive(Default)]
+struct Grid {
+    cells: Vec<(u32, u16, Cell)>,
+}
+
+impl Grid {
+    fn text(&mut self, row: u32, col: u16, text: &str, style: Style) {
+        let text = fit_cell(text).into_owned();
+        if !text.is_empty() {
+            self.cells.push((row, col, Cell::Text(text, style)));
+        }
+    }
+
+    fn count(&mut self, row: u32, col: u16, n: u64) {
+        self.cells.push((row, col, Cell::Count(n)));
+    }
+
+    fn time(&mut self, row: u32, col: u16, t: DateTime<Utc>) {
+        self.cells.push((row, col, Cell::Time(t)));
+    }
+
+    /// Writes the grid as the sheet `name` (frozen header, no autofilter).
+    fn write<W: Write + Seek>(
+        &self,
+        book: &mut Book<W>,
+        name: &str,
+        widths: &[usize],
+    ) -> ZipResult<()> {
+        let last_row = self.cells.iter().map(|c| c.0).max().unwrap_or(0);
+        let last_col = self.cells.iter().map(|c| c.1).max().unwrap_or(0);
+        let mut out = book.sheet(&SheetSpec {
+            name,
+            widths,
+            last_row,
+            last_col,
+            autofilter: false,
+            large: false,
+        })?;
+        for (row, col, cell) in &self.cells {
+            match cell {
+                Cell::Text(text, style) => out.text(*row, *col, text, *style)?,
+                Cell::Count(n) => out.count(*row, *col, *n, Style::Count)?,
+                Cell::Time(t) => write_time(&mut out, *row, *col, *t)?,
+            }
+        }
+        out.end()
+    }
+}
+
+/// The Summary sheet: a short label/value list, then the provenance block.
+fn write_summary<W: Write + Seek>(
+    book: &mut Book<W>,
     w: &WindowReport,
     as_of: DateTime<Utc>,
     provenance: Option<(&Provenance, DateTime<Utc>)>,
-) -> Result<(), XlsxError> {
+) -> ZipResult<()> {
     use crate::report::SummaryValue as V;
     let rows = w.summary_rows(as_of);
 
-    let ws = wb.add_worksheet();
+    let mut grid = Grid::default();
     let [metric, value_header] = sheets::SUMMARY_HEADERS;
-    ws.set_name(sheets::SUMMARY)?;
-    ws.write_string_with_format(0, 0, metric, &fmt.header)?;
-    ws.write_string_with_format(0, 1, value_header, &fmt.header)?;
+    grid.text(0, 0, metric, Style::Header);
+    grid.text(0, 1, value_header, Style::Header);
     let mut label_width = metric.len();
-    let mut row: RowNum = 0;
+    let mut row: u32 = 0;
     for (label, value) in rows {
         row += 1;
         label_width = label_width.max(label.len());
-        ws.write_string(row, 0, label)?;
+        grid.text(row, 0, label, Style::Plain);
         match value {
-            V::Count(n) => write_count(ws, row, 1, n, &fmt.count)?,
-            V::Time(t) => write_time(ws, row, 1, t, &fmt.time)?,
+            V::Count(n) => grid.count(row, 1, n),
+            V::Time(t) => grid.time(row, 1, t),
         };
     }
     let mut value_width = TIME_WIDTH;
+    let mut widths = Vec::new();
     if let Some((p, written_at)) = provenance {
-        let widths = write_sources(ws, fmt, row + 2, p, written_at)?;
+        widths = write_sources(&mut grid, row + 2, p, written_at);
         label_width = label_width.max(widths[0]);
         value_width = value_width.max(widths[1]);
-        for (col, width) in (2..).zip(&widths[2..]) {
-            ws.set_column_width(col, col_width(*width))?;
-        }
     }
-    ws.set_column_width(0, col_width(label_width + 2))?;
-    ws.set_column_width(1, col_width(value_width))?;
+    widths.resize(widths.len().max(2), 0);
+    widths[0] = label_width + 2;
+    widths[1] = value_width;
     // Frozen header like every sheet; no autofilter: filtering a label/value list
     // serves no one.
-    ws.set_freeze_panes(1, 0)?;
-    print_setup(ws)?;
-    Ok(())
+    grid.write(book, sheets::SUMMARY, &widths)
 }
 
 /// The Summary sheet's provenance block from row `first` down ([`sheets::SOURCES`] as a
 /// small table with a bold header, then [`sheets::provenance_facts`] as label/value rows).
 /// Returns the widths its columns want.
 fn write_sources(
-    ws: &mut Worksheet,
-    fmt: &Formats,
-    first: RowNum,
+    grid: &mut Grid,
+    first: u32,
     p: &Provenance,
     written_at: DateTime<Utc>,
-) -> Result<Vec<usize>, XlsxError> {
+) -> Vec<usize> {
     let columns = sheets::SOURCES.columns;
     let mut widths: Vec<usize> = columns
         .iter()
@@ -358,21 +353,19 @@ fn write_sources(
         .collect();
     let mut row = first;
     for (col, column) in (0..).zip(columns) {
-        ws.write_string_with_format(row, col, column.header, &fmt.header)?;
+        grid.text(row, col, column.header, Style::Header);
     }
     for source in (sheets::SOURCES.rows)(p) {
         row += 1;
         for ((col, column), width) in (0..).zip(columns).zip(widths.iter_mut()) {
             match (column.value)(source) {
-                Value::Count(n) => write_count(ws, row, col, n, &fmt.count)?,
-                Value::Time(Some(t)) => write_time(ws, row, col, t, &fmt.time)?,
+                Value::Count(n) => grid.count(row, col, n),
+                Value::Time(Some(t)) => grid.time(row, col, t),
                 Value::Time(None) => {}
                 other => {
                     let text = other.text();
                     *width = (*width).max(measure(&text).min(column.width));
-                    if !text.is_empty() {
-                        ws.write_string(row, col, fit_cell(&text).as_ref())?;
-                    }
+                    grid.text(row, col, &text, Style::Plain);
                 }
             }
         }
@@ -380,39 +373,27 @@ fn write_sources(
     for (label, fact) in sheets::provenance_facts(p, written_at) {
         row += 1;
         widths[0] = widths[0].max(label.len());
-        ws.write_string(row, 0, label)?;
+        grid.text(row, 0, label, Style::Plain);
         match fact {
             // Long sentences spill over the empty cells to their right, as in Excel.
-            sheets::Fact::Text(text) => {
-                ws.write_string(row, 1, fit_cell(&text).as_ref())?;
-            }
-            sheets::Fact::Time(t) => write_time(ws, row, 1, t, &fmt.time)?,
+            sheets::Fact::Text(text) => grid.text(row, 1, &text, Style::Plain),
+            sheets::Fact::Time(t) => grid.time(row, 1, t),
         }
     }
-    Ok(widths)
-}
-
-/// Every sheet prints landscape, one page wide (as many pages tall as it needs), with the
-/// header row repeated on each page.
-pub(crate) fn print_setup(ws: &mut Worksheet) -> Result<(), XlsxError> {
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(0, 0)?;
-    Ok(())
+    widths
 }
 
 /// Writes the rows of `sheet` from `source` as a table sheet, continuing on `name (2)`,
 /// `name (3)`, … when a sheet would pass `rows_per_sheet` rows (header included). Each
 /// sheet gets its own header, bold and frozen, an autofilter over it and column widths
-/// from the content. Returns a (pessimistic) estimate of the largest sheet's XML size in
-/// bytes.
-pub(crate) fn write_sheet<R, S>(
-    wb: &mut Workbook,
-    fmt: &Formats,
+/// from the content; every sheet prints landscape, one page wide, with the header row
+/// repeated on each page.
+pub(crate) fn write_sheet<R, S, W: Write + Seek>(
+    book: &mut Book<W>,
     sheet: &Sheet<R, S>,
     source: &S,
     rows_per_sheet: usize,
-) -> Result<u64, XlsxError> {
+) -> ZipResult<()> {
     let rows = (sheet.rows)(source);
     let columns = sheet.columns;
     let name = sheet.name;
@@ -423,78 +404,64 @@ pub(crate) fn write_sheet<R, S>(
     if pages.is_empty() {
         pages.push(empty);
     }
-    let last_col = ColNum::try_from(columns.len().saturating_sub(1))
-        .map_err(|_| XlsxError::ParameterError("too many columns".to_string()))?;
+    let last_col = u16::try_from(columns.len().saturating_sub(1)).unwrap_or(u16::MAX);
 
-    let mut largest = 0u64;
     let mut scratch = String::new();
     for (i, page) in pages.into_iter().enumerate() {
-        let ws = wb.add_worksheet_with_constant_memory()?;
-        if i == 0 {
-            ws.set_name(name)?;
+        let name: Cow<'_, str> = if i == 0 {
+            Cow::Borrowed(name)
         } else {
-            ws.set_name(format!("{name} ({})", i + 1))?;
-        }
-        let mut s = SheetWriter {
-            ws,
-            fmt,
-            row: 0,
-            col: 0,
-            widths: columns.iter().map(|_| 0).collect(),
-            xml_bytes: 0,
-            scratch: std::mem::take(&mut scratch),
+            Cow::Owned(format!("{name} ({})", i + 1))
         };
-        for column in columns {
-            s.header(column.header)?;
-        }
+        // The first reading: the widest content per column and a pessimistic size of
+        // the sheet's XML (to decide on ZIP64).
+        let mut content = vec![0usize; columns.len()];
+        let mut xml_bytes = 0u64;
         for row in page {
-            s.next_row();
-            for column in columns {
-                s.value((column.value)(row))?;
+            for (column, widest) in columns.iter().zip(content.iter_mut()) {
+                let (width, bytes) = measure_value((column.value)(row), &mut scratch);
+                *widest = (*widest).max(width);
+                xml_bytes = xml_bytes.saturating_add(
+                    CELL_XML_OVERHEAD
+                        + XML_ESCAPE_FACTOR * u64::try_from(bytes).unwrap_or(u64::MAX / 8),
+                );
             }
         }
-
-        let last_row = s.row;
-        for (col, (column, content)) in columns.iter().zip(&s.widths).enumerate() {
-            // +3 leaves room for the autofilter button next to the header text.
-            let header_width = column.header.chars().count() + 3;
-            let width = match column.kind {
-                Kind::Text => (*content + 1).min(column.width).max(header_width),
-                Kind::Count => (*content + 1).max(header_width),
-                Kind::Time => TIME_WIDTH.max(header_width),
-            };
-            let col = ColNum::try_from(col)
-                .map_err(|_| XlsxError::ParameterError("too many columns".to_string()))?;
-            s.ws.set_column_width(col, col_width(width))?;
+        let widths: Vec<usize> = columns
+            .iter()
+            .zip(&content)
+            .map(|(column, content)| {
+                // +3 leaves room for the autofilter button next to the header text.
+                let header_width = column.header.chars().count() + 3;
+                match column.kind {
+                    Kind::Text => (*content + 1).min(column.width).max(header_width),
+                    Kind::Count => (*content + 1).max(header_width),
+                    Kind::Time => TIME_WIDTH.max(header_width),
+                }
+            })
+            .collect();
+        let last_row = u32::try_from(page.len()).unwrap_or(u32::MAX);
+        let mut out = book.sheet(&SheetSpec {
+            name: &name,
+            widths: &widths,
+            last_row,
+            last_col,
+            autofilter: true,
+            // ZIP64 only when a sheet's XML might pass 4 GiB: some readers other than
+            // Excel dislike ZIP64 headers, so they are not added to ordinary files.
+            large: xml_bytes >= u64::from(u32::MAX),
+        })?;
+        for (col, column) in (0..).zip(columns) {
+            out.text(0, col, column.header, Style::Header)?;
         }
-        s.ws.set_freeze_panes(1, 0)?;
-        s.ws.autofilter(0, 0, last_row, last_col)?;
-        print_setup(s.ws)?;
-        largest = largest.max(s.xml_bytes);
-        scratch = s.scratch;
+        for (row, values) in (1..).zip(page) {
+            for (col, column) in (0..).zip(columns) {
+                write_value(&mut out, row, col, (column.value)(values), &mut scratch)?;
+            }
+        }
+        out.end()?;
     }
-    Ok(largest)
-}
-
-#[allow(clippy::cast_precision_loss)] // widths are small
-fn col_width(chars: usize) -> f64 {
-    chars as f64
-}
-
-/// Writes the cells of one table sheet strictly left to right and top to bottom: the
-/// only order constant-memory mode keeps.
-struct SheetWriter<'a> {
-    ws: &'a mut Worksheet,
-    fmt: &'a Formats,
-    row: RowNum,
-    col: ColNum,
-    /// The widest content seen per column, in characters (capped when measured).
-    widths: Vec<usize>,
-    /// Pessimistic size of the sheet's XML, to decide on ZIP64.
-    xml_bytes: u64,
-    /// Reused for cells joined from several values, so a cell costs one exact-size
-    /// copy instead of a growing string.
-    scratch: String,
+    Ok(())
 }
 
 /// Per-cell XML overhead in the estimate (`<c r="AB1048576" s="12" t="inlineStr">…`).
@@ -504,113 +471,66 @@ const XML_ESCAPE_FACTOR: u64 = 6;
 /// Measure widths only up to this many characters; wider cells are capped anyway.
 const MEASURE_LIMIT: usize = 256;
 
-impl SheetWriter<'_> {
-    fn header(&mut self, text: &str) -> Result<(), XlsxError> {
-        self.ws
-            .write_string_with_format(0, self.col, text, &self.fmt.header)?;
-        self.col += 1;
-        Ok(())
-    }
+/// The text of a joined value, built into `buf` and cut to fit a cell.
+fn joined_text(value: &Value<'_>, buf: &mut String) {
+    buf.clear();
+    value.write_text(buf, BUILD_BUDGET);
+    cut_in_place(buf);
+}
 
-    fn next_row(&mut self) {
-        self.row += 1;
-        self.col = 0;
-    }
-
-    fn done_cell(&mut self, width: usize, bytes: usize) {
-        if let Some(w) = self.widths.get_mut(usize::from(self.col)) {
-            *w = (*w).max(width);
+/// The width (in characters) and size (in bytes) a value takes in its cell.
+fn measure_value(value: Value<'_>, scratch: &mut String) -> (usize, usize) {
+    match value {
+        Value::Count(n) => (count_width(n), 24),
+        Value::Time(_) => (TIME_WIDTH, 24),
+        Value::Text(s) | Value::Ranked(s, _) => {
+            let s = fit_cell(s);
+            (measure(&s), s.len())
         }
-        self.xml_bytes = self.xml_bytes.saturating_add(
-            CELL_XML_OVERHEAD + XML_ESCAPE_FACTOR * u64::try_from(bytes).unwrap_or(u64::MAX / 8),
-        );
-        self.col += 1;
-    }
-
-    /// One cell: counts and times as numbers, everything else as text cut to fit a cell
-    /// if needed. An empty value is a blank cell.
-    fn value(&mut self, value: Value<'_>) -> Result<(), XlsxError> {
-        match value {
-            Value::Count(n) => self.count(n),
-            Value::Time(t) => self.time(t),
-            Value::Text(s) | Value::Ranked(s, _) => self.text(s),
-            joined => {
-                let mut buf = std::mem::take(&mut self.scratch);
-                buf.clear();
-                joined.write_text(&mut buf, BUILD_BUDGET);
-                cut_in_place(&mut buf);
-                let (width, bytes) = (measure(&buf), buf.len());
-                let result = if buf.is_empty() {
-                    Ok(())
-                } else {
-                    self.ws
-                        .write_string(self.row, self.col, buf.as_str())
-                        .map(|_| ())
-                };
-                self.scratch = buf;
-                result?;
-                self.done_cell(width, bytes);
-                Ok(())
-            }
+        joined => {
+            joined_text(&joined, scratch);
+            (measure(scratch), scratch.len())
         }
-    }
-
-    fn text(&mut self, value: &str) -> Result<(), XlsxError> {
-        let value = fit_cell(value);
-        let (width, bytes) = (measure(&value), value.len());
-        if !value.is_empty() {
-            self.ws.write_string(self.row, self.col, value)?;
-        }
-        self.done_cell(width, bytes);
-        Ok(())
-    }
-
-    fn count(&mut self, n: u64) -> Result<(), XlsxError> {
-        write_count(self.ws, self.row, self.col, n, &self.fmt.count)?;
-        self.done_cell(count_width(n), 24);
-        Ok(())
-    }
-
-    /// A date-time cell; `None` is a blank cell.
-    fn time(&mut self, t: Option<DateTime<Utc>>) -> Result<(), XlsxError> {
-        if let Some(t) = t {
-            write_time(self.ws, self.row, self.col, t, &self.fmt.time)?;
-        }
-        self.done_cell(TIME_WIDTH, 24);
-        Ok(())
     }
 }
 
-#[allow(clippy::cast_precision_loss)] // counts beyond 2^53 do not occur
-fn write_count(
-    ws: &mut Worksheet,
-    row: RowNum,
-    col: ColNum,
-    n: u64,
-    format: &Format,
-) -> Result<(), XlsxError> {
-    ws.write_number_with_format(row, col, n as f64, format)?;
-    Ok(())
+/// One cell: counts and times as numbers, everything else as text cut to fit a cell if
+/// needed. An empty value is a blank cell.
+fn write_value<W: Write + Seek>(
+    out: &mut SheetOut<'_, W>,
+    row: u32,
+    col: u16,
+    value: Value<'_>,
+    scratch: &mut String,
+) -> ZipResult<()> {
+    match value {
+        Value::Count(n) => out.count(row, col, n, Style::Count),
+        Value::Time(Some(t)) => write_time(out, row, col, t),
+        Value::Time(None) => Ok(()),
+        Value::Text(s) | Value::Ranked(s, _) => out.text(row, col, &fit_cell(s), Style::Plain),
+        joined => {
+            joined_text(&joined, scratch);
+            out.text(row, col, scratch, Style::Plain)
+        }
+    }
 }
 
 /// A real Excel date-time in UTC. Excel cannot show dates before 1900 or after 9999;
 /// such a value (only from bad input) is written as text in the same shape rather than
 /// as a wrong date.
-fn write_time(
-    ws: &mut Worksheet,
-    row: RowNum,
-    col: ColNum,
+fn write_time<W: Write + Seek>(
+    out: &mut SheetOut<'_, W>,
+    row: u32,
+    col: u16,
     t: DateTime<Utc>,
-    format: &Format,
-) -> Result<(), XlsxError> {
-    if (1900..=9999).contains(&t.year()) {
-        ws.write_datetime_with_format(row, col, t.naive_utc(), format)?;
+) -> ZipResult<()> {
+    if excel_can_show(t) {
+        out.time(row, col, t, Style::Time)
     } else {
         let mut text = String::with_capacity(16);
         push_minute(&mut text, &t);
-        ws.write_string(row, col, text)?;
+        out.text(row, col, &text, Style::Plain)
     }
-    Ok(())
 }
 
 /// Characters of `n` shown as `#,##0`.

@@ -4,13 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use rust_xlsxwriter::{DocProperties, Workbook};
+use std::io::Cursor;
 
 use crate::access_sheets::{self as sheets, people_metrics, INSIGHTS_NAME};
 use crate::destination;
-use crate::export::{write_sheet, ExportError, Formats};
-use crate::export::{ExportOptions, EXCEL_MAX_ROWS};
+use crate::export::{write_sheet, ExportError, ExportOptions, EXCEL_MAX_ROWS, ZIP_LEVEL};
 use crate::report::access::AccessInsights;
+use crate::xlsx::Book;
 
 /// Writes the access insights to `dest`: JSON when it ends in `.json`, else the workbook
 /// (a directory means `dest/Insights.xlsx`). Returns the path written.
@@ -51,26 +51,19 @@ pub fn insights_workbook_bytes_with(
     insights: &AccessInsights,
     options: &ExportOptions,
 ) -> Result<Vec<u8>, ExportError> {
-    let mut wb = Workbook::new();
-    // Level 2 (zlib-rs' fast deflate, no lazy matches) compresses the 100,000-row
-    // Accounts sheet in about half the time of level 3 for about 1 % more bytes
-    // (bench/RESULTS-insights.md).
-    wb.set_zip_compression_level(2);
     // Creation time = as_of, so the same insights give the same bytes.
-    wb.set_properties(
-        &DocProperties::new()
-            .set_title("Access Insights")
-            .set_author("tally")
-            .set_creation_datetime(&insights.as_of),
+    let mut book = Book::new(
+        Cursor::new(Vec::new()),
+        "Access Insights".to_owned(),
+        insights.as_of,
+        ZIP_LEVEL,
     );
-    let fmt = Formats::new();
     let rows = options.max_rows_per_sheet.clamp(2, EXCEL_MAX_ROWS);
     let metrics = people_metrics(insights);
-    write_sheet(&mut wb, &fmt, &sheets::PEOPLE_WITH_ACCESS, &metrics, rows)?;
-    write_sheet(&mut wb, &fmt, &sheets::SYSTEMS, insights, rows)?;
-    write_sheet(&mut wb, &fmt, &sheets::DOMAINS, insights, rows)?;
-    write_sheet(&mut wb, &fmt, &sheets::DORMANT_SEATS, insights, rows)?;
-    let largest = write_sheet(&mut wb, &fmt, &sheets::ACCOUNTS, insights, rows)?;
-    wb.use_zip_large_file(largest >= u64::from(u32::MAX));
-    Ok(wb.save_to_buffer()?)
+    write_sheet(&mut book, &sheets::PEOPLE_WITH_ACCESS, &metrics, rows)?;
+    write_sheet(&mut book, &sheets::SYSTEMS, insights, rows)?;
+    write_sheet(&mut book, &sheets::DOMAINS, insights, rows)?;
+    write_sheet(&mut book, &sheets::DORMANT_SEATS, insights, rows)?;
+    write_sheet(&mut book, &sheets::ACCOUNTS, insights, rows)?;
+    Ok(book.finish()?.into_inner())
 }

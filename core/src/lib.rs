@@ -12,6 +12,7 @@ pub mod report;
 pub mod report_json;
 pub mod sheets;
 pub mod store;
+mod xlsx;
 
 /// What connectors build on lives in `tally-model`; re-exported so the domain reads as one.
 pub use tally_model::{connector, model, testing, wire};

@@ -1,0 +1,634 @@
+//! The workbooks' own writer: table sheets of text, counts and date-times streamed
+//! straight into the `.xlsx` zip, with the few features tally's sheets use (a bold
+//! header, two number formats, column widths, a frozen header, an autofilter, landscape
+//! printing one page wide with the header repeated, document properties).
+//!
+//! Why not rust_xlsxwriter, which wrote them before: each of its cells cost about 2,300
+//! instructions (a `String`, an `Arc<str>`, a `BTreeMap` insert, `write!` formatting,
+//! a hash of the whole `Format` per formatted cell), two thirds of the access insights'
+//! time for 100,000 accounts, and its constant-memory mode wrote every sheet to a
+//! temporary file before deflating it (bench/RESULTS-insights.md). Here a cell is a few
+//! byte copies into a buffer that is deflated as it fills.
+//!
+//! The parts are the ones rust_xlsxwriter wrote for these sheets (the same styles,
+//! theme, page setup and defined names), so Excel, LibreOffice and calamine read the
+//! same workbook; `theme1.xml` is the standard Office theme as rust_xlsxwriter ships it
+//! (MIT / Apache-2.0). Strings are inline (`t="inlineStr"`): the sheets stream, so no
+//! shared-string table is built.
+
+use std::io::{Seek, Write};
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use zip::result::{ZipError, ZipResult};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, ZipWriter};
+
+const STYLES: &str = include_str!("styles.xml");
+const THEME: &str = include_str!("theme1.xml");
+const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n";
+
+/// A cell's style: its index in `styles.xml`'s `cellXfs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    Plain = 0,
+    /// Bold with a thin bottom border.
+    Header = 1,
+    /// `#,##0`.
+    Count = 2,
+    /// `yyyy-mm-dd hh:mm`.
+    Time = 3,
+}
+
+/// What a sheet's XML says before its cells.
+pub(crate) struct SheetSpec<'a> {
+    pub name: &'a str,
+    /// Column widths in characters, from column A.
+    pub widths: &'a [usize],
+    /// The last row and column that hold a cell (0-based), for the sheet's dimension
+    /// and autofilter.
+    pub last_row: u32,
+    pub last_col: u16,
+    pub autofilter: bool,
+    /// The sheet's XML may pass 4 GiB (ZIP64 for this part only).
+    pub large: bool,
+}
+
+struct SheetMeta {
+    name: String,
+    /// The autofilter's last row and column.
+    filter: Option<(u32, u16)>,
+}
+
+/// One workbook being written into `W`.
+pub(crate) struct Book<W: Write + Seek> {
+    zip: ZipWriter<W>,
+    level: i64,
+    sheets: Vec<SheetMeta>,
+    title: String,
+    created: DateTime<Utc>,
+}
+
+/// Flush a sheet's buffer into the deflater at this size.
+const BUFFER: usize = 256 * 1024;
+
+impl<W: Write + Seek> Book<W> {
+    /// A workbook titled `title`, created at `created` (also its modification time, so the
+    /// same content gives the same bytes), its parts deflated at `level`.
+    pub(crate) fn new(writer: W, title: String, created: DateTime<Utc>, level: i64) -> Self {
+        Book {
+            zip: ZipWriter::new(writer),
+            level,
+            sheets: Vec::new(),
+            title,
+            created,
+        }
+    }
+
+    fn options(&self, large: bool) -> SimpleFileOptions {
+        SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(self.level))
+            .unix_permissions(0o600)
+            .last_modified_time(zip::DateTime::default())
+            .large_file(large)
+    }
+
+    fn part(&mut self, name: &str, text: &str) -> ZipResult<()> {
+        self.zip.start_file(name, self.options(false))?;
+        self.zip.write_all(text.as_bytes()).map_err(ZipError::Io)
+    }
+
+    /// Starts the next sheet; its cells follow through the returned [`SheetOut`], which
+    /// must be ended before the next sheet starts.
+    pub(crate) fn sheet(&mut self, spec: &SheetSpec<'_>) -> ZipResult<SheetOut<'_, W>> {
+        let first = self.sheets.is_empty();
+        self.sheets.push(SheetMeta {
+            name: spec.name.to_owned(),
+            filter: spec.autofilter.then_some((spec.last_row, spec.last_col)),
+        });
+        let options = self.options(spec.large);
+        self.zip.start_file(
+            format!("xl/worksheets/sheet{}.xml", self.sheets.len()),
+            options,
+        )?;
+        let mut x = String::with_capacity(4096);
+        x.push_str(XML_DECLARATION);
+        x.push_str(
+            "<worksheet xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" \
+             xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">\
+             <sheetPr><pageSetUpPr fitToPage=\"1\"/></sheetPr><dimension ref=\"",
+        );
+        push_cell_name(&mut x, 0, 0);
+        if (spec.last_row, spec.last_col) != (0, 0) {
+            x.push(':');
+            push_cell_name(&mut x, spec.last_row, spec.last_col);
+        }
+        x.push_str("\"/><sheetViews><sheetView ");
+        if first {
+            x.push_str("tabSelected=\"1\" ");
+        }
+        x.push_str(
+            "workbookViewId=\"0\"><pane ySplit=\"1\" topLeftCell=\"A2\" activePane=\"bottomLeft\" \
+             state=\"frozen\"/><selection pane=\"bottomLeft\"/></sheetView></sheetViews>\
+             <sheetFormatPr defaultRowHeight=\"15\"/>",
+        );
+        push_cols(&mut x, spec.widths);
+        x.push_str("<sheetData>");
+        let mut buf = Vec::with_capacity(BUFFER + 4096);
+        buf.extend_from_slice(x.as_bytes());
+        Ok(SheetOut {
+            zip: &mut self.zip,
+            buf,
+            row: None,
+            filter: spec.autofilter.then_some((spec.last_row, spec.last_col)),
+        })
+    }
+
+    /// Writes the workbook's other parts and ends the zip.
+    pub(crate) fn finish(mut self) -> ZipResult<W> {
+        let names: Vec<String> = self.sheets.iter().map(|s| s.name.clone()).collect();
+        let n = names.len();
+        // Defined names as rust_xlsxwriter (and Excel) order them: by name, then by
+        // reference, ignoring case.
+        let mut defined: Vec<(&str, usize, String, bool)> = Vec::new();
+        for (i, s) in self.sheets.iter().enumerate() {
+            let quoted = quote_sheet_name(&s.name);
+            if let Some((row, col)) = s.filter {
+                let mut r = format!("{quoted}!$A$1:$");
+                push_col_name(&mut r, col);
+                r.push('$');
+                r.push_str(&(row + 1).to_string());
+                defined.push(("_xlnm._FilterDatabase", i, r, true));
+            }
+            defined.push(("_xlnm.Print_Titles", i, format!("{quoted}!$1:$1"), false));
+        }
+        defined.sort_by_cached_key(|d| (d.0.to_lowercase(), d.2.to_lowercase()));
+
+        let mut workbook = String::from(XML_DECLARATION);
+        workbook.push_str(
+            "<workbook xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\" \
+             xmlns:r=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships\">\
+             <fileVersion appName=\"xl\" lastEdited=\"4\" lowestEdited=\"4\" rupBuild=\"4505\"/>\
+             <workbookPr defaultThemeVersion=\"124226\"/><bookViews><workbookView xWindow=\"240\" \
+             yWindow=\"15\" windowWidth=\"16095\" windowHeight=\"9660\"/></bookViews><sheets>",
+        );
+        for (i, name) in names.iter().enumerate() {
+            workbook.push_str("<sheet name=\"");
+            push_escaped_attr(&mut workbook, name);
+            workbook.push_str(&format!("\" sheetId=\"{}\" r:id=\"rId{}\"/>", i + 1, i + 1));
+        }
+        workbook.push_str("</sheets><definedNames>");
+        for (name, sheet, reference, hidden) in &defined {
+            workbook.push_str(&format!(
+                "<definedName name=\"{name}\" localSheetId=\"{sheet}\""
+            ));
+            if *hidden {
+                workbook.push_str(" hidden=\"1\"");
+            }
+            workbook.push('>');
+            push_escaped(&mut workbook, reference);
+            workbook.push_str("</definedName>");
+        }
+        workbook
+            .push_str("</definedNames><calcPr calcId=\"124519\" fullCalcOnLoad=\"1\"/></workbook>");
+
+        let mut rels = String::from(XML_DECLARATION);
+        rels.push_str(
+            "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">",
+        );
+        const OFFICE: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+        for i in 1..=n {
+            rels.push_str(&format!(
+                "<Relationship Id=\"rId{i}\" Type=\"{OFFICE}/worksheet\" \
+                 Target=\"worksheets/sheet{i}.xml\"/>"
+            ));
+        }
+        rels.push_str(&format!(
+            "<Relationship Id=\"rId{}\" Type=\"{OFFICE}/theme\" Target=\"theme/theme1.xml\"/>\
+             <Relationship Id=\"rId{}\" Type=\"{OFFICE}/styles\" Target=\"styles.xml\"/>\
+             </Relationships>",
+            n + 1,
+            n + 2
+        ));
+
+        const SHEET_TYPE: &str =
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml";
+        let mut types = String::from(XML_DECLARATION);
+        types.push_str(
+            "<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
+             <Default Extension=\"rels\" \
+             ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
+             <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+             <Override PartName=\"/docProps/app.xml\" \
+             ContentType=\"application/vnd.openxmlformats-officedocument.extended-properties+xml\"/>\
+             <Override PartName=\"/docProps/core.xml\" \
+             ContentType=\"application/vnd.openxmlformats-package.core-properties+xml\"/>\
+             <Override PartName=\"/xl/styles.xml\" \
+             ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml\"/>\
+             <Override PartName=\"/xl/theme/theme1.xml\" \
+             ContentType=\"application/vnd.openxmlformats-officedocument.theme+xml\"/>\
+             <Override PartName=\"/xl/workbook.xml\" \
+             ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>",
+        );
+        for i in 1..=n {
+            types.push_str(&format!(
+                "<Override PartName=\"/xl/worksheets/sheet{i}.xml\" ContentType=\"{SHEET_TYPE}\"/>"
+            ));
+        }
+        types.push_str("</Types>");
+
+        let mut root = String::from(XML_DECLARATION);
+        root.push_str(&format!(
+            "<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+             <Relationship Id=\"rId1\" Type=\"{OFFICE}/officeDocument\" Target=\"xl/workbook.xml\"/>\
+             <Relationship Id=\"rId2\" \
+             Type=\"http://schemas.openxmlformats.org/package/2006/relationships/metadata/core-properties\" \
+             Target=\"docProps/core.xml\"/>\
+             <Relationship Id=\"rId3\" Type=\"{OFFICE}/extended-properties\" \
+             Target=\"docProps/app.xml\"/></Relationships>"
+        ));
+
+        let titles: Vec<String> = defined
+            .iter()
+            .filter(|d| !d.3)
+            .map(|d| d.2.replace("$1:$1", "Print_Titles"))
+            .collect();
+        let mut app = String::from(XML_DECLARATION);
+        app.push_str(&format!(
+            "<Properties xmlns=\"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties\" \
+             xmlns:vt=\"http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes\">\
+             <Application>Microsoft Excel</Application><DocSecurity>0</DocSecurity>\
+             <ScaleCrop>false</ScaleCrop><HeadingPairs><vt:vector size=\"4\" baseType=\"variant\">\
+             <vt:variant><vt:lpstr>Worksheets</vt:lpstr></vt:variant><vt:variant><vt:i4>{n}</vt:i4>\
+             </vt:variant><vt:variant><vt:lpstr>Named Ranges</vt:lpstr></vt:variant><vt:variant>\
+             <vt:i4>{}</vt:i4></vt:variant></vt:vector></HeadingPairs><TitlesOfParts>\
+             <vt:vector size=\"{}\" baseType=\"lpstr\">",
+            titles.len(),
+            n + titles.len()
+        ));
+        for t in names.iter().chain(&titles) {
+            app.push_str("<vt:lpstr>");
+            push_escaped(&mut app, t);
+            app.push_str("</vt:lpstr>");
+        }
+        app.push_str(
+            "</vt:vector></TitlesOfParts><Company></Company><LinksUpToDate>false</LinksUpToDate>\
+             <SharedDoc>false</SharedDoc><HyperlinksChanged>false</HyperlinksChanged>\
+             <AppVersion>12.0000</AppVersion></Properties>",
+        );
+
+        let when = self.created.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let mut core = String::from(XML_DECLARATION);
+        core.push_str(
+            "<cp:coreProperties \
+             xmlns:cp=\"http://schemas.openxmlformats.org/package/2006/metadata/core-properties\" \
+             xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:dcterms=\"http://purl.org/dc/terms/\" \
+             xmlns:dcmitype=\"http://purl.org/dc/dcmitype/\" \
+             xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><dc:title>",
+        );
+        push_escaped(&mut core, &self.title);
+        core.push_str(&format!(
+            "</dc:title><dc:creator>tally</dc:creator><cp:lastModifiedBy>tally</cp:lastModifiedBy>\
+             <dcterms:created xsi:type=\"dcterms:W3CDTF\">{when}</dcterms:created>\
+             <dcterms:modified xsi:type=\"dcterms:W3CDTF\">{when}</dcterms:modified>\
+             </cp:coreProperties>"
+        ));
+
+        self.part("[Content_Types].xml", &types)?;
+        self.part("_rels/.rels", &root)?;
+        self.part("docProps/app.xml", &app)?;
+        self.part("docProps/core.xml", &core)?;
+        self.part("xl/_rels/workbook.xml.rels", &rels)?;
+        self.part("xl/styles.xml", STYLES)?;
+        self.part("xl/theme/theme1.xml", THEME)?;
+        self.part("xl/workbook.xml", &workbook)?;
+        self.zip.finish()
+    }
+}
+
+/// The cells of one sheet, row by row and left to right within a row.
+pub(crate) struct SheetOut<'b, W: Write + Seek> {
+    zip: &'b mut ZipWriter<W>,
+    buf: Vec<u8>,
+    /// The open `<row>`, 0-based.
+    row: Option<u32>,
+    filter: Option<(u32, u16)>,
+}
+
+impl<W: Write + Seek> SheetOut<'_, W> {
+    fn cell(&mut self, row: u32, col: u16, style: Style) {
+        if self.row != Some(row) {
+            if self.row.is_some() {
+                self.buf.extend_from_slice(b"</row>");
+            }
+            self.buf.extend_from_slice(b"<row r=\"");
+            push_u64(&mut self.buf, u64::from(row) + 1);
+            self.buf.extend_from_slice(b"\">");
+            self.row = Some(row);
+        }
+        self.buf.extend_from_slice(b"<c r=\"");
+        push_col_bytes(&mut self.buf, col);
+        push_u64(&mut self.buf, u64::from(row) + 1);
+        self.buf.push(b'"');
+        if style != Style::Plain {
+            self.buf.extend_from_slice(b" s=\"");
+            push_u64(&mut self.buf, style as u64);
+            self.buf.push(b'"');
+        }
+    }
+
+    fn flush_if_full(&mut self) -> ZipResult<()> {
+        if self.buf.len() >= BUFFER {
+            self.zip.write_all(&self.buf).map_err(ZipError::Io)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// A text cell; an empty text is no cell (Excel ignores it too). The caller keeps the
+    /// text within Excel's 32,767 UTF-16 units per cell.
+    pub(crate) fn text(&mut self, row: u32, col: u16, text: &str, style: Style) -> ZipResult<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        self.cell(row, col, style);
+        self.buf.extend_from_slice(b" t=\"inlineStr\"><is><t");
+        if text.starts_with(['\t', '\n', ' ']) || text.ends_with(['\t', '\n', ' ']) {
+            self.buf.extend_from_slice(b" xml:space=\"preserve\"");
+        }
+        self.buf.push(b'>');
+        push_cell_text(&mut self.buf, text);
+        self.buf.extend_from_slice(b"</t></is></c>");
+        self.flush_if_full()
+    }
+
+    /// A whole number.
+    pub(crate) fn count(&mut self, row: u32, col: u16, n: u64, style: Style) -> ZipResult<()> {
+        self.cell(row, col, style);
+        self.buf.extend_from_slice(b"><v>");
+        push_u64(&mut self.buf, n);
+        self.buf.extend_from_slice(b"</v></c>");
+        self.flush_if_full()
+    }
+
+    /// A date-time as Excel's serial number (days since 1899-12-31, counting Excel's
+    /// 29 February 1900); the caller keeps it within 1900..=9999.
+    pub(crate) fn time(
+        &mut self,
+        row: u32,
+        col: u16,
+        t: DateTime<Utc>,
+        style: Style,
+    ) -> ZipResult<()> {
+        self.cell(row, col, style);
+        self.buf.extend_from_slice(b"><v>");
+        let serial = excel_serial(t);
+        // `{}` of an f64 is its shortest exact form, as rust_xlsxwriter wrote it.
+        let mut text = String::with_capacity(24);
+        use std::fmt::Write as _;
+        let _ = write!(text, "{serial}");
+        self.buf.extend_from_slice(text.as_bytes());
+        self.buf.extend_from_slice(b"</v></c>");
+        self.flush_if_full()
+    }
+
+    /// Ends the sheet: its autofilter and page setup.
+    pub(crate) fn end(mut self) -> ZipResult<()> {
+        if self.row.is_some() {
+            self.buf.extend_from_slice(b"</row>");
+        }
+        self.buf.extend_from_slice(b"</sheetData>");
+        if let Some((row, col)) = self.filter {
+            let mut r = String::from("<autoFilter ref=\"A1:");
+            push_cell_name(&mut r, row, col);
+            r.push_str("\"/>");
+            self.buf.extend_from_slice(r.as_bytes());
+        }
+        self.buf.extend_from_slice(
+            b"<pageMargins left=\"0.7\" right=\"0.7\" top=\"0.75\" bottom=\"0.75\" header=\"0.3\" \
+              footer=\"0.3\"/><pageSetup fitToHeight=\"0\" orientation=\"landscape\" \
+              horizontalDpi=\"200\" verticalDpi=\"200\"/></worksheet>",
+        );
+        self.zip.write_all(&self.buf).map_err(ZipError::Io)
+    }
+}
+
+/// Excel's serial number of `t` (UTC), as rust_xlsxwriter computed it: whole days since
+/// 1899-12-31 (one more from March 1900, for Excel's 29 February 1900) plus the
+/// milliseconds of the day over a day's.
+#[allow(clippy::cast_precision_loss)] // days and milliseconds are far below 2^53
+pub(crate) fn excel_serial(t: DateTime<Utc>) -> f64 {
+    let naive = t.naive_utc();
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 31).unwrap_or_default();
+    let mut days = (naive.date() - epoch).num_days() as f64;
+    if days > 59.0 {
+        days += 1.0;
+    }
+    let time = naive.time();
+    let ms = i64::from(time.num_seconds_from_midnight()) * 1000
+        + i64::from(time.nanosecond() / 1_000_000);
+    days + ms as f64 / (24.0 * 60.0 * 60.0 * 1000.0)
+}
+
+/// Whether `t` is a date Excel can show (1900..=9999).
+pub(crate) fn excel_can_show(t: DateTime<Utc>) -> bool {
+    (1900..=9999).contains(&t.year())
+}
+
+fn push_u64(buf: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    buf.extend_from_slice(&digits[i..]);
+}
+
+/// Column letters of the 0-based `col` (`A`, …, `Z`, `AA`, …).
+fn push_col_bytes(buf: &mut Vec<u8>, col: u16) {
+    let mut letters = [0u8; 4];
+    let mut i = letters.len();
+    let mut n = u32::from(col) + 1;
+    while n > 0 {
+        i -= 1;
+        letters[i] = b'A' + ((n - 1) % 26) as u8;
+        n = (n - 1) / 26;
+    }
+    buf.extend_from_slice(&letters[i..]);
+}
+
+fn push_col_name(s: &mut String, col: u16) {
+    let mut b = Vec::with_capacity(4);
+    push_col_bytes(&mut b, col);
+    s.extend(b.iter().map(|&c| char::from(c)));
+}
+
+fn push_cell_name(s: &mut String, row: u32, col: u16) {
+    push_col_name(s, col);
+    s.push_str(&(u64::from(row) + 1).to_string());
+}
+
+/// `<cols>`: runs of equal widths as one `<col>`, each width in Excel's units for
+/// Calibri 11 (7-pixel digits, 5 pixels of padding), as rust_xlsxwriter converted them.
+fn push_cols(x: &mut String, widths: &[usize]) {
+    if widths.is_empty() {
+        return;
+    }
+    x.push_str("<cols>");
+    let mut start = 0;
+    while start < widths.len() {
+        let mut end = start;
+        while end + 1 < widths.len() && widths[end + 1] == widths[start] {
+            end += 1;
+        }
+        x.push_str(&format!(
+            "<col min=\"{}\" max=\"{}\" width=\"{}\" customWidth=\"1\"/>",
+            start + 1,
+            end + 1,
+            excel_width(widths[start])
+        ));
+        start = end + 1;
+    }
+    x.push_str("</cols>");
+}
+
+#[allow(clippy::cast_precision_loss)] // widths are small
+fn excel_width(chars: usize) -> f64 {
+    const DIGIT: f64 = 7.0;
+    const PADDING: f64 = 5.0;
+    let w = chars as f64;
+    let pixels = if w < 1.0 {
+        (w * (DIGIT + PADDING)).round()
+    } else {
+        (w * DIGIT).round() + PADDING
+    };
+    (pixels / DIGIT * 256.0).floor() / 256.0
+}
+
+/// A sheet name as a reference needs it: in single quotes (inner quotes doubled) unless
+/// it is letters, digits, `_` and `.` not starting with a digit.
+fn quote_sheet_name(name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if plain {
+        name.to_owned()
+    } else {
+        format!("'{}'", name.replace('\'', "''"))
+    }
+}
+
+fn push_escaped(s: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            _ => s.push(c),
+        }
+    }
+}
+
+fn push_escaped_attr(s: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => s.push_str("&amp;"),
+            '<' => s.push_str("&lt;"),
+            '>' => s.push_str("&gt;"),
+            '"' => s.push_str("&quot;"),
+            _ => s.push(c),
+        }
+    }
+}
+
+/// A cell's text as SpreadsheetML wants it: `&`, `<`, `>` escaped; control characters
+/// other than tab and newline, and U+FFFE / U+FFFF, as `_xHHHH_`; and a literal `_xHHHH_`
+/// kept literal by escaping its underscore (`_x005F_xHHHH_`), as Excel does.
+fn push_cell_text(buf: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    // `_` matters only before `x`; 0xEF leads U+FFFE and U+FFFF.
+    let special = |(i, &b): (usize, &u8)| {
+        matches!(b, b'&' | b'<' | b'>' | 0xEF)
+            || (b < 0x20 && b != b'\t' && b != b'\n')
+            || (b == b'_' && bytes.get(i + 1) == Some(&b'x'))
+    };
+    if !bytes.iter().enumerate().any(special) {
+        buf.extend_from_slice(bytes);
+        return;
+    }
+    for (i, c) in text.char_indices() {
+        match c {
+            '&' => buf.extend_from_slice(b"&amp;"),
+            '<' => buf.extend_from_slice(b"&lt;"),
+            '>' => buf.extend_from_slice(b"&gt;"),
+            '\t' | '\n' => buf.push(c as u8),
+            '\u{0}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}' => {
+                buf.extend_from_slice(format!("_x{:04X}_", u32::from(c)).as_bytes());
+            }
+            '_' if is_escape_at(&text[i..]) => buf.extend_from_slice(b"_x005F_"),
+            _ => {
+                let mut utf8 = [0u8; 4];
+                buf.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+            }
+        }
+    }
+}
+
+/// Whether `s` starts with `_xHHHH_` (four hex digits).
+fn is_escape_at(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 7 && b[1] == b'x' && b[2..6].iter().all(u8::is_ascii_hexdigit) && b[6] == b'_'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> String {
+        let mut b = Vec::new();
+        push_cell_text(&mut b, s);
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn cell_text_is_escaped_as_excel_does() {
+        assert_eq!(text("plain"), "plain");
+        assert_eq!(text("a<b & c>d"), "a&lt;b &amp; c&gt;d");
+        assert_eq!(text("tab\tnew\nline"), "tab\tnew\nline");
+        assert_eq!(text("bell\u{7}"), "bell_x0007_");
+        assert_eq!(text("_x0041_ and _x12"), "_x005F_x0041_ and _x12");
+        assert_eq!(text("snake_case_x"), "snake_case_x");
+        assert_eq!(text("\u{fffe}é"), "_xFFFE_é");
+    }
+
+    #[test]
+    fn column_names_and_widths() {
+        let name = |c| {
+            let mut s = String::new();
+            push_col_name(&mut s, c);
+            s
+        };
+        assert_eq!(name(0), "A");
+        assert_eq!(name(25), "Z");
+        assert_eq!(name(26), "AA");
+        assert_eq!(name(16383), "XFD");
+        assert_eq!(excel_width(13), 13.7109375);
+        assert_eq!(excel_width(40), 40.7109375);
+    }
+
+    #[test]
+    fn serials_follow_excels_calendar() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        assert_eq!(excel_serial(t("1900-01-01T00:00:00Z")), 1.0);
+        assert_eq!(excel_serial(t("1900-02-28T00:00:00Z")), 59.0);
+        assert_eq!(excel_serial(t("1900-03-01T00:00:00Z")), 61.0);
+        assert_eq!(excel_serial(t("2026-11-01T00:00:00Z")), 46327.0);
+        assert_eq!(excel_serial(t("2026-10-05T15:57:49Z")), 46300.66515046296);
+    }
+}

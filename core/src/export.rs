@@ -205,7 +205,6 @@ fn build_workbook(
     // the document describes the report at that moment, and the same report then gives
     // the same bytes.
     let mut book = Book::new(
-        Cursor::new(Vec::new()),
         format!("Usage Report ({})", w.window.kind.label()),
         as_of,
         ZIP_LEVEL,
@@ -226,7 +225,7 @@ fn build_workbook(
     write_sheet(&mut book, &sheets::SYNCED_DATA_COUNT, w, rows_per_sheet)?;
     write_sheet(&mut book, &sheets::DETAILED_USER_REPORT, w, rows_per_sheet)?;
 
-    let bytes = book.finish()?.into_inner();
+    let bytes = book.finish()?;
     tracing::debug!(
         window = w.window.kind.label(),
         users = w.users.len(),
@@ -267,12 +266,7 @@ impl Grid {
     }
 
     /// Writes the grid as the sheet `name` (frozen header, no autofilter).
-    fn write<W: Write + Seek>(
-        &self,
-        book: &mut Book<W>,
-        name: &str,
-        widths: &[usize],
-    ) -> ZipResult<()> {
+    fn write(&self, book: &mut Book, name: &str, widths: &[usize]) -> ZipResult<()> {
         let last_row = self.cells.iter().map(|c| c.0).max().unwrap_or(0);
         let last_col = self.cells.iter().map(|c| c.1).max().unwrap_or(0);
         let mut out = book.sheet(&SheetSpec {
@@ -295,8 +289,8 @@ impl Grid {
 }
 
 /// The Summary sheet: a short label/value list, then the provenance block.
-fn write_summary<W: Write + Seek>(
-    book: &mut Book<W>,
+fn write_summary(
+    book: &mut Book,
     w: &WindowReport,
     as_of: DateTime<Utc>,
     provenance: Option<(&Provenance, DateTime<Utc>)>,
@@ -388,8 +382,8 @@ fn write_sources(
 /// sheet gets its own header, bold and frozen, an autofilter over it and column widths
 /// from the content; every sheet prints landscape, one page wide, with the header row
 /// repeated on each page.
-pub(crate) fn write_sheet<R, S, W: Write + Seek>(
-    book: &mut Book<W>,
+pub(crate) fn write_sheet<R, S>(
+    book: &mut Book,
     sheet: &Sheet<R, S>,
     source: &S,
     rows_per_sheet: usize,
@@ -496,8 +490,8 @@ fn measure_value(value: Value<'_>, scratch: &mut String) -> (usize, usize) {
 
 /// One cell: counts and times as numbers, everything else as text cut to fit a cell if
 /// needed. An empty value is a blank cell.
-fn write_value<W: Write + Seek>(
-    out: &mut SheetOut<'_, W>,
+fn write_value(
+    out: &mut SheetOut<'_>,
     row: u32,
     col: u16,
     value: Value<'_>,
@@ -518,12 +512,7 @@ fn write_value<W: Write + Seek>(
 /// A real Excel date-time in UTC. Excel cannot show dates before 1900 or after 9999;
 /// such a value (only from bad input) is written as text in the same shape rather than
 /// as a wrong date.
-fn write_time<W: Write + Seek>(
-    out: &mut SheetOut<'_, W>,
-    row: u32,
-    col: u16,
-    t: DateTime<Utc>,
-) -> ZipResult<()> {
+fn write_time(out: &mut SheetOut<'_>, row: u32, col: u16, t: DateTime<Utc>) -> ZipResult<()> {
     if excel_can_show(t) {
         out.time(row, col, t, Style::Time)
     } else {

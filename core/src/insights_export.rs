@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use std::io::Cursor;
-
 use crate::access_sheets::{self as sheets, people_metrics, INSIGHTS_NAME};
 use crate::destination;
 use crate::export::{write_sheet, ExportError, ExportOptions, EXCEL_MAX_ROWS, ZIP_LEVEL};
@@ -52,12 +50,7 @@ pub fn insights_workbook_bytes_with(
     options: &ExportOptions,
 ) -> Result<Vec<u8>, ExportError> {
     // Creation time = as_of, so the same insights give the same bytes.
-    let mut book = Book::new(
-        Cursor::new(Vec::new()),
-        "Access Insights".to_owned(),
-        insights.as_of,
-        ZIP_LEVEL,
-    );
+    let mut book = Book::new("Access Insights".to_owned(), insights.as_of, ZIP_LEVEL);
     let rows = options.max_rows_per_sheet.clamp(2, EXCEL_MAX_ROWS);
     let metrics = people_metrics(insights);
     write_sheet(&mut book, &sheets::PEOPLE_WITH_ACCESS, &metrics, rows)?;
@@ -65,5 +58,5 @@ pub fn insights_workbook_bytes_with(
     write_sheet(&mut book, &sheets::DOMAINS, insights, rows)?;
     write_sheet(&mut book, &sheets::DORMANT_SEATS, insights, rows)?;
     write_sheet(&mut book, &sheets::ACCOUNTS, insights, rows)?;
-    Ok(book.finish()?.into_inner())
+    Ok(book.finish()?)
 }

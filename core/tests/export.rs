@@ -884,6 +884,30 @@ fn over_long_cell_is_cut_with_ellipsis() {
     }
 }
 
+/// Text that XML or Excel treat specially comes back as it was written: markup
+/// characters, quotes, leading and trailing spaces, a tab, non-ASCII, and a literal
+/// `_x0041_` (which Excel would otherwise read as the escape of `A`).
+#[test]
+fn special_text_reads_back_unchanged() {
+    let mut report = sample_report();
+    let names = [
+        "<b>Ann & \"Bo\"</b>",
+        "  padded  ",
+        "tab\there",
+        "Zoë Ünal 😀",
+        "_x0041_ stays",
+    ];
+    for (user, name) in report.six_months.users.iter_mut().zip(names) {
+        user.display_names = vec![name.to_owned()];
+    }
+    let bytes = usage_reports_bytes(&report).unwrap();
+    let books = books(&bytes);
+    let rows = books[0].1.sheet("Detailed User Report");
+    for (row, name) in rows[1..].iter().zip(names) {
+        assert_eq!(row[2], s(name), "{name:?}");
+    }
+}
+
 #[test]
 fn empty_report_has_headers_only() {
     let empty = |kind| window_report(kind, vec![], vec![], vec![], vec![]);

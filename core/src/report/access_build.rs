@@ -302,7 +302,7 @@ pub fn access_insights_from<'a>(
     // One identity pass over the pool: every account at `as_of`, then every tuple. Equal
     // identifier triples (the same person's tuple in several systems, an account and its
     // owner's observations) always resolve alike, so each is resolved once.
-    let pool: Vec<IdentityInput<'_>> = held
+    let pool = held
         .iter()
         .map(|h| IdentityInput {
             email: h.account.email.as_deref(),
@@ -313,26 +313,25 @@ pub fn access_insights_from<'a>(
             email: o.email,
             username: o.username,
             display_name: o.display_name,
-        }))
-        .collect();
+        }));
     // Sized up front: growing it rehashes three strings per entry each time.
     let mut distinct: FxHashMap<IdentityInput<'_>, u32> =
-        FxHashMap::with_capacity_and_hasher(pool.len(), Default::default());
+        FxHashMap::with_capacity_and_hasher(held.len() + observed.len(), Default::default());
     let mut inputs: Vec<IdentityInput<'_>> = Vec::new();
     let input_of: Vec<u32> = pool
-        .iter()
         .map(|i| {
-            *distinct.entry(*i).or_insert_with(|| {
-                inputs.push(*i);
+            *distinct.entry(i).or_insert_with(|| {
+                inputs.push(i);
                 u32::try_from(inputs.len() - 1).unwrap_or(u32::MAX)
             })
         })
         .collect();
-    drop((pool, distinct));
+    drop(distinct);
     let resolution = identity::resolve(&inputs, &opts.rules);
+    let distinct_inputs = inputs.len();
     drop(inputs);
     let users = resolution.users.len();
-    let mut user_of_input = vec![u32::MAX; input_of.len()];
+    let mut user_of_input = vec![u32::MAX; distinct_inputs];
     for (u, user) in resolution.users.iter().enumerate() {
         let code = u32::try_from(u).unwrap_or(u32::MAX);
         for &m in &user.members {

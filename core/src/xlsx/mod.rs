@@ -16,7 +16,7 @@
 //! (MIT / Apache-2.0). Strings are inline (`t="inlineStr"`): the sheets stream, so no
 //! shared-string table is built.
 
-use std::io::{Seek, Write};
+use std::io::{Cursor, Seek, Write};
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use zip::result::{ZipError, ZipResult};
@@ -59,58 +59,144 @@ struct SheetMeta {
     filter: Option<(u32, u16)>,
 }
 
-/// One workbook being written into `W`.
-pub(crate) struct Book<W: Write + Seek> {
-    zip: ZipWriter<W>,
-    level: i64,
+/// What the zip thread is asked to do.
+enum Job {
+    /// Start the part `name` (ZIP64 if `large`).
+    Start { name: String, large: bool },
+    /// Append these bytes to the current part.
+    Data(Vec<u8>),
+}
+
+/// One workbook being written into `W`. The parts are deflated on a thread of their own
+/// that owns the zip, so the sheets' XML is made while the last chunk is compressed
+/// (deflate is two thirds of writing a sheet).
+pub(crate) struct Book {
+    jobs: Option<std::sync::mpsc::SyncSender<Job>>,
+    /// Chunks the zip thread is done with, for reuse.
+    spent: std::sync::mpsc::Receiver<Vec<u8>>,
+    zipper: Option<std::thread::JoinHandle<ZipResult<Cursor<Vec<u8>>>>>,
     sheets: Vec<SheetMeta>,
     title: String,
     created: DateTime<Utc>,
 }
 
-/// Flush a sheet's buffer into the deflater at this size.
+/// Flush a sheet's buffer to the zip thread at this size.
 const BUFFER: usize = 256 * 1024;
 
-impl<W: Write + Seek> Book<W> {
+/// Chunks in flight to the zip thread (each about [`BUFFER`] bytes).
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+fn options(level: i64, large: bool) -> SimpleFileOptions {
+    SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Deflated)
+        .compression_level(Some(level))
+        .unix_permissions(0o600)
+        .last_modified_time(zip::DateTime::default())
+        .large_file(large)
+}
+
+/// The zip thread: runs the jobs until the book hangs up, then ends the zip.
+fn zip_jobs<W: Write + Seek>(
+    writer: W,
+    level: i64,
+    jobs: &std::sync::mpsc::Receiver<Job>,
+    spent: &std::sync::mpsc::Sender<Vec<u8>>,
+) -> ZipResult<W> {
+    let mut zip = ZipWriter::new(writer);
+    for job in jobs {
+        match job {
+            Job::Start { name, large } => zip.start_file(name, options(level, large))?,
+            Job::Data(chunk) => {
+                zip.write_all(&chunk).map_err(ZipError::Io)?;
+                // The book may be gone already; then the chunk is simply dropped.
+                let _ = spent.send(chunk);
+            }
+        }
+    }
+    zip.finish()
+}
+
+impl Book {
     /// A workbook titled `title`, created at `created` (also its modification time, so the
     /// same content gives the same bytes), its parts deflated at `level`.
-    pub(crate) fn new(writer: W, title: String, created: DateTime<Utc>, level: i64) -> Self {
+    pub(crate) fn new(title: String, created: DateTime<Utc>, level: i64) -> Self {
+        let writer = Cursor::new(Vec::new());
+        let (jobs, inbox) = std::sync::mpsc::sync_channel::<Job>(CHUNKS_IN_FLIGHT);
+        let (spent_tx, spent) = std::sync::mpsc::channel();
+        let zipper = std::thread::Builder::new()
+            .name("tally-xlsx".to_owned())
+            .spawn(move || zip_jobs(writer, level, &inbox, &spent_tx));
+        let (jobs, zipper) = match zipper {
+            Ok(handle) => (Some(jobs), Some(handle)),
+            // No thread: the first job reports it.
+            Err(_) => (None, None),
+        };
         Book {
-            zip: ZipWriter::new(writer),
-            level,
+            jobs,
+            spent,
+            zipper,
             sheets: Vec::new(),
             title,
             created,
         }
     }
 
-    fn options(&self, large: bool) -> SimpleFileOptions {
-        SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Deflated)
-            .compression_level(Some(self.level))
-            .unix_permissions(0o600)
-            .last_modified_time(zip::DateTime::default())
-            .large_file(large)
+    /// Hands `job` to the zip thread; if that has stopped, its error.
+    fn send(&mut self, job: Job) -> ZipResult<()> {
+        if let Some(jobs) = &self.jobs {
+            if jobs.send(job).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(self.join().err().unwrap_or_else(|| {
+            ZipError::Io(std::io::Error::other("the workbook's zip thread stopped"))
+        }))
+    }
+
+    /// Hangs up and waits for the zip thread's end.
+    fn join(&mut self) -> ZipResult<Cursor<Vec<u8>>> {
+        self.jobs = None;
+        match self.zipper.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            // A panic is a bug, not an export error: let it surface as one.
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Err(ZipError::Io(std::io::Error::other(
+                "cannot start the workbook's zip thread",
+            ))),
+        }
+    }
+
+    /// A buffer for the next chunk, reusing a spent one.
+    fn chunk(&self) -> Vec<u8> {
+        let mut buf = self
+            .spent
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BUFFER + 4096));
+        buf.clear();
+        buf
     }
 
     fn part(&mut self, name: &str, text: &str) -> ZipResult<()> {
-        self.zip.start_file(name, self.options(false))?;
-        self.zip.write_all(text.as_bytes()).map_err(ZipError::Io)
+        self.send(Job::Start {
+            name: name.to_owned(),
+            large: false,
+        })?;
+        self.send(Job::Data(text.as_bytes().to_vec()))
     }
 
     /// Starts the next sheet; its cells follow through the returned [`SheetOut`], which
     /// must be ended before the next sheet starts.
-    pub(crate) fn sheet(&mut self, spec: &SheetSpec<'_>) -> ZipResult<SheetOut<'_, W>> {
+    pub(crate) fn sheet(&mut self, spec: &SheetSpec<'_>) -> ZipResult<SheetOut<'_>> {
         let first = self.sheets.is_empty();
         self.sheets.push(SheetMeta {
             name: spec.name.to_owned(),
             filter: spec.autofilter.then_some((spec.last_row, spec.last_col)),
         });
-        let options = self.options(spec.large);
-        self.zip.start_file(
-            format!("xl/worksheets/sheet{}.xml", self.sheets.len()),
-            options,
-        )?;
+        let name = format!("xl/worksheets/sheet{}.xml", self.sheets.len());
+        self.send(Job::Start {
+            name,
+            large: spec.large,
+        })?;
         let mut x = String::with_capacity(4096);
         x.push_str(XML_DECLARATION);
         x.push_str(
@@ -134,18 +220,18 @@ impl<W: Write + Seek> Book<W> {
         );
         push_cols(&mut x, spec.widths);
         x.push_str("<sheetData>");
-        let mut buf = Vec::with_capacity(BUFFER + 4096);
+        let mut buf = self.chunk();
         buf.extend_from_slice(x.as_bytes());
         Ok(SheetOut {
-            zip: &mut self.zip,
+            book: self,
             buf,
             row: None,
             filter: spec.autofilter.then_some((spec.last_row, spec.last_col)),
         })
     }
 
-    /// Writes the workbook's other parts and ends the zip.
-    pub(crate) fn finish(mut self) -> ZipResult<W> {
+    /// Writes the workbook's other parts and ends the zip: the `.xlsx` file's bytes.
+    pub(crate) fn finish(mut self) -> ZipResult<Vec<u8>> {
         let names: Vec<String> = self.sheets.iter().map(|s| s.name.clone()).collect();
         let n = names.len();
         // Defined names as rust_xlsxwriter (and Excel) order them: by name, then by
@@ -302,20 +388,20 @@ impl<W: Write + Seek> Book<W> {
         self.part("xl/styles.xml", STYLES)?;
         self.part("xl/theme/theme1.xml", THEME)?;
         self.part("xl/workbook.xml", &workbook)?;
-        self.zip.finish()
+        Ok(self.join()?.into_inner())
     }
 }
 
 /// The cells of one sheet, row by row and left to right within a row.
-pub(crate) struct SheetOut<'b, W: Write + Seek> {
-    zip: &'b mut ZipWriter<W>,
+pub(crate) struct SheetOut<'b> {
+    book: &'b mut Book,
     buf: Vec<u8>,
     /// The open `<row>`, 0-based.
     row: Option<u32>,
     filter: Option<(u32, u16)>,
 }
 
-impl<W: Write + Seek> SheetOut<'_, W> {
+impl SheetOut<'_> {
     fn cell(&mut self, row: u32, col: u16, style: Style) {
         if self.row != Some(row) {
             if self.row.is_some() {
@@ -339,8 +425,9 @@ impl<W: Write + Seek> SheetOut<'_, W> {
 
     fn flush_if_full(&mut self) -> ZipResult<()> {
         if self.buf.len() >= BUFFER {
-            self.zip.write_all(&self.buf).map_err(ZipError::Io)?;
-            self.buf.clear();
+            let next = self.book.chunk();
+            let full = std::mem::replace(&mut self.buf, next);
+            self.book.send(Job::Data(full))?;
         }
         Ok(())
     }
@@ -409,7 +496,8 @@ impl<W: Write + Seek> SheetOut<'_, W> {
               footer=\"0.3\"/><pageSetup fitToHeight=\"0\" orientation=\"landscape\" \
               horizontalDpi=\"200\" verticalDpi=\"200\"/></worksheet>",
         );
-        self.zip.write_all(&self.buf).map_err(ZipError::Io)
+        let last = std::mem::take(&mut self.buf);
+        self.book.send(Job::Data(last))
     }
 }
 

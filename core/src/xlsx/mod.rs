@@ -8,7 +8,8 @@
 //! a hash of the whole `Format` per formatted cell), two thirds of the access insights'
 //! time for 100,000 accounts, and its constant-memory mode wrote every sheet to a
 //! temporary file before deflating it (bench/RESULTS-insights.md). Here a cell is a few
-//! byte copies into a buffer that is deflated as it fills.
+//! byte copies into a buffer, and full buffers go to a thread that deflates them into the
+//! zip while the next one fills.
 //!
 //! The parts are the ones rust_xlsxwriter wrote for these sheets (the same styles,
 //! theme, page setup and defined names), so Excel, LibreOffice and calamine read the

@@ -261,7 +261,7 @@ impl Book {
         );
         for (i, name) in names.iter().enumerate() {
             workbook.push_str("<sheet name=\"");
-            push_escaped_attr(&mut workbook, name);
+            push_escaped(&mut workbook, name, true);
             workbook.push_str(&format!("\" sheetId=\"{}\" r:id=\"rId{}\"/>", i + 1, i + 1));
         }
         workbook.push_str("</sheets><definedNames>");
@@ -273,7 +273,7 @@ impl Book {
                 workbook.push_str(" hidden=\"1\"");
             }
             workbook.push('>');
-            push_escaped(&mut workbook, reference);
+            push_escaped(&mut workbook, reference, false);
             workbook.push_str("</definedName>");
         }
         workbook
@@ -355,7 +355,7 @@ impl Book {
         ));
         for t in names.iter().chain(&titles) {
             app.push_str("<vt:lpstr>");
-            push_escaped(&mut app, t);
+            push_escaped(&mut app, t, false);
             app.push_str("</vt:lpstr>");
         }
         app.push_str(
@@ -373,7 +373,7 @@ impl Book {
              xmlns:dcmitype=\"http://purl.org/dc/dcmitype/\" \
              xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><dc:title>",
         );
-        push_escaped(&mut core, &self.title);
+        push_escaped(&mut core, &self.title, false);
         core.push_str(&format!(
             "</dc:title><dc:creator>tally</dc:creator><cp:lastModifiedBy>tally</cp:lastModifiedBy>\
              <dcterms:created xsi:type=\"dcterms:W3CDTF\">{when}</dcterms:created>\
@@ -613,24 +613,14 @@ fn quote_sheet_name(name: &str) -> String {
     }
 }
 
-fn push_escaped(s: &mut String, text: &str) {
+/// `text` with `&`, `<`, `>` escaped, and `"` too when it goes into an attribute.
+fn push_escaped(s: &mut String, text: &str, attribute: bool) {
     for c in text.chars() {
         match c {
             '&' => s.push_str("&amp;"),
             '<' => s.push_str("&lt;"),
             '>' => s.push_str("&gt;"),
-            _ => s.push(c),
-        }
-    }
-}
-
-fn push_escaped_attr(s: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => s.push_str("&amp;"),
-            '<' => s.push_str("&lt;"),
-            '>' => s.push_str("&gt;"),
-            '"' => s.push_str("&quot;"),
+            '"' if attribute => s.push_str("&quot;"),
             _ => s.push(c),
         }
     }

@@ -3,7 +3,7 @@
 //! Shape of the work, and why:
 //! - Each window's workbook is built on its own thread (`std::thread::scope`): the two
 //!   are independent and the big one (Detailed User Report, up to ~1M rows) dominates.
-//! - Sheets stream through [`crate::xlsx`] into the workbook's zip as they are written,
+//! - Sheets stream through `crate::xlsx` into the workbook's zip as they are written,
 //!   so a million users cost a deflater's buffer, not a million rows of cells in RAM.
 //!   A sheet's column widths come before its cells in the XML, so each table is read
 //!   twice: once to measure, once to write.

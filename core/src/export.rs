@@ -464,6 +464,8 @@ const CELL_XML_OVERHEAD: u64 = 64;
 const XML_ESCAPE_FACTOR: u64 = 6;
 /// Measure widths only up to this many characters; wider cells are capped anyway.
 const MEASURE_LIMIT: usize = 256;
+/// Bytes that surely hold [`MEASURE_LIMIT`] characters.
+const MEASURE_BUDGET: usize = 4 * MEASURE_LIMIT;
 
 /// The text of a joined value, built into `buf` and cut to fit a cell.
 fn joined_text(value: &Value<'_>, buf: &mut String) {
@@ -477,13 +479,21 @@ fn measure_value(value: Value<'_>, scratch: &mut String) -> (usize, usize) {
     match value {
         Value::Count(n) => (count_width(n), 24),
         Value::Time(_) => (TIME_WIDTH, 24),
-        Value::Text(s) | Value::Ranked(s, _) => {
-            let s = fit_cell(s);
-            (measure(&s), s.len())
-        }
+        // A cut keeps the first characters, so the width is that of the whole text, and
+        // the whole text's length is an upper bound of the cell's.
+        Value::Text(s) | Value::Ranked(s, _) => (measure(s), s.len()),
         joined => {
-            joined_text(&joined, scratch);
-            (measure(scratch), scratch.len())
+            // The width counts MEASURE_LIMIT characters at most: build no further (a user
+            // with thousands of emails was built whole twice, once per reading). Past
+            // the budget the cell may be as long as any built cell.
+            scratch.clear();
+            joined.write_text(scratch, MEASURE_BUDGET);
+            let bytes = if scratch.len() > MEASURE_BUDGET {
+                BUILD_BUDGET
+            } else {
+                scratch.len()
+            };
+            (measure(scratch), bytes)
         }
     }
 }

@@ -227,7 +227,6 @@ impl Book {
             book: self,
             buf,
             row: None,
-            filter: spec.autofilter.then_some((spec.last_row, spec.last_col)),
         })
     }
 
@@ -399,7 +398,6 @@ pub(crate) struct SheetOut<'b> {
     buf: Vec<u8>,
     /// The open `<row>`, 0-based.
     row: Option<u32>,
-    filter: Option<(u32, u16)>,
 }
 
 impl SheetOut<'_> {
@@ -470,12 +468,9 @@ impl SheetOut<'_> {
     ) -> ZipResult<()> {
         self.cell(row, col, style);
         self.buf.extend_from_slice(b"><v>");
-        let serial = excel_serial(t);
-        // `{}` of an f64 is its shortest exact form, as rust_xlsxwriter wrote it.
-        let mut text = String::with_capacity(24);
-        use std::fmt::Write as _;
-        let _ = write!(text, "{serial}");
-        self.buf.extend_from_slice(text.as_bytes());
+        // `{}` of an f64 is its shortest exact form, as rust_xlsxwriter wrote it. Writing
+        // into a `Vec` cannot fail.
+        let _ = write!(self.buf, "{}", excel_serial(t));
         self.buf.extend_from_slice(b"</v></c>");
         self.flush_if_full()
     }
@@ -486,7 +481,7 @@ impl SheetOut<'_> {
             self.buf.extend_from_slice(b"</row>");
         }
         self.buf.extend_from_slice(b"</sheetData>");
-        if let Some((row, col)) = self.filter {
+        if let Some((row, col)) = self.book.sheets.last().and_then(|s| s.filter) {
             let mut r = String::from("<autoFilter ref=\"A1:");
             push_cell_name(&mut r, row, col);
             r.push_str("\"/>");

@@ -642,31 +642,16 @@ impl Store {
     /// reads was last before `as_of` is not kept).
     pub fn accounts_at(&self, as_of: DateTime<Utc>) -> Result<Vec<Account>, StoreError> {
         let t = to_millis(as_of);
-        let mut stmt = self
-            .conn
-            .prepare(
-                // Per account key, the newest run begun by `as_of`: two seeks in the
-                // primary key (the max() of a key prefix is one seek), so the older runs
-                // of a store of daily reads are never read. Scanning every run with
-                // `GROUP BY account` read them all, about a third more time on 30 daily
-                // reads of 100,000 accounts (bench/RESULTS-insights.md). CROSS JOIN
-                // keeps the keys as the outer loop.
-                "SELECT k.system, k.account_id, r.first_at, r.last_at, r.state
-                 FROM account_keys k CROSS JOIN account_runs r
-                 ON r.account = k.id AND r.first_at = (
-                     SELECT max(first_at) FROM account_runs
-                     WHERE account = k.id AND first_at <= ?1)",
-            )
-            .map_err(|e| self.err(e))?;
+        let mut stmt = self.conn.prepare(NEWEST_RUNS).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([t]).map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let get = |r: &rusqlite::Row<'_>| -> rusqlite::Result<(String, String, i64, i64)> {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             };
             let (system, id, first, last) = get(r).map_err(|e| self.err(e))?;
             let state = r
-                .get_ref(4)
+                .get_ref(5)
                 .and_then(|v| v.as_str().map_err(Into::into))
                 .map_err(|e| self.err(e))?;
             let state: AccountState =
@@ -910,28 +895,31 @@ impl LatestRun {
 }
 
 /// The newest run of every stored account.
+/// Per account key (`id`, `system`, `account_id`), its newest run begun by `?1`
+/// (`first_at`, `last_at`, `state`): two seeks in the primary key (the max() of a key
+/// prefix is one seek), so the older runs of a store of daily reads are never read.
+/// Scanning every run with `GROUP BY account` read them all, about a third more time on
+/// 30 daily reads of 100,000 accounts (bench/RESULTS-insights.md). CROSS JOIN keeps the
+/// keys as the outer loop.
+const NEWEST_RUNS: &str = "SELECT k.id, k.system, k.account_id, r.first_at, r.last_at, r.state
+     FROM account_keys k CROSS JOIN account_runs r
+     ON r.account = k.id AND r.first_at = (
+         SELECT max(first_at) FROM account_runs WHERE account = k.id AND first_at <= ?1)";
+
 fn load_latest_runs(
     conn: &Connection,
     into: &mut FxHashMap<i64, LatestRun>,
 ) -> rusqlite::Result<()> {
     into.clear();
-    let mut stmt = conn.prepare(
-        // Backwards along the primary key, without a sort (see `accounts_at`).
-        "SELECT account, first_at, last_at, state FROM account_runs
-         ORDER BY account DESC, first_at DESC",
-    )?;
-    let mut rows = stmt.query([])?;
+    let mut stmt = conn.prepare(NEWEST_RUNS)?;
+    let mut rows = stmt.query([i64::MAX])?;
     while let Some(r) = rows.next()? {
-        let account: i64 = r.get(0)?;
-        if into.contains_key(&account) {
-            continue;
-        }
         let run = Run {
-            first: r.get(1)?,
-            last: r.get(2)?,
-            state: r.get(3)?,
+            first: r.get(3)?,
+            last: r.get(4)?,
+            state: r.get(5)?,
         };
-        into.insert(account, LatestRun::of(&run));
+        into.insert(r.get(0)?, LatestRun::of(&run));
     }
     Ok(())
 }

@@ -360,6 +360,30 @@ fn migrate_from_1(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("DROP TABLE accounts;")
 }
 
+/// How long a connection waits for another one's lock before it gives up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `PRAGMA journal_mode = WAL`, waiting as long as the busy timeout while another
+/// connection holds the lock. SQLite answers this pragma "database is locked" at once,
+/// without its busy handler, when another connection is switching the same new file at
+/// that moment: the TUI's first report and the demo's collection open the scratch store
+/// together, and one of them failed so now and then.
+fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let pause = std::time::Duration::from_millis(5);
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause)
+            }
+            other => return other.map(|_| ()),
+        }
+    }
+}
+
 fn opt(value: &Option<String>) -> &str {
     value.as_deref().map(trim).unwrap_or("")
 }
@@ -385,8 +409,7 @@ impl Store {
             source,
         };
         let conn = Connection::open(path).map_err(err)?;
-        conn.execute_batch("PRAGMA busy_timeout = 10000;")
-            .map_err(err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(err)?;
         // Look before changing anything: journal_mode = WAL alone would rewrite the
         // header of someone else's database.
         let state = inspect(&conn, path)?;
@@ -395,9 +418,9 @@ impl Store {
             conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE};"))
                 .map_err(err)?;
         }
+        switch_to_wal(&conn).map_err(err)?;
         conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
+            "PRAGMA synchronous = NORMAL;
              PRAGMA temp_store = MEMORY;
              PRAGMA cache_size = -{STORE_CACHE_KIB};",
         ))

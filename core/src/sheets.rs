@@ -15,9 +15,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 use crate::identity::Rule;
-use crate::model::Interaction;
 use crate::report::{
-    EntityTypeRow, ProjectRow, Provenance, Source, SyncedRow, SystemUserCount, UserRow,
+    EntityTypeRow, ProjectRow, Provenance, Source, SyncedRow, SystemUserCount, Texts, UserRow,
     WindowReport,
 };
 
@@ -42,12 +41,13 @@ pub enum Value<'a> {
     /// A text with a rank that orders it (e.g. identifier rules in priority order).
     Ranked(&'a str, usize),
     /// Several values joined with [`SEP`].
-    List(&'a [String]),
-    Interactions(&'a [Interaction]),
-    /// `System (yyyy-mm-dd hh:mm)` per entry.
-    SeenIn(&'a [(String, DateTime<Utc>)]),
-    /// `name (system)` per entry.
-    NamedIn(&'a [(String, String)]),
+    List(Texts<'a>),
+    /// A user's interaction types, joined.
+    Interactions(&'a UserRow),
+    /// `System (yyyy-mm-dd hh:mm)` per system a user was seen in.
+    SeenIn(&'a UserRow),
+    /// `name (system)` per duplicate of a user.
+    NamedIn(&'a UserRow),
     Count(u64),
     Time(Option<DateTime<Utc>>),
     /// `Yes` or `No`.
@@ -104,8 +104,13 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn join<T>(buf: &mut String, items: &[T], budget: usize, mut push: impl FnMut(&mut String, &T)) {
-    for (i, item) in items.iter().enumerate() {
+fn join<T>(
+    buf: &mut String,
+    items: impl Iterator<Item = T>,
+    budget: usize,
+    mut push: impl FnMut(&mut String, T),
+) {
+    for (i, item) in items.enumerate() {
         // Past the budget the cell is certain to be cut, so a user with a million values
         // does not cost a megabyte string.
         if buf.len() > budget {
@@ -125,15 +130,17 @@ impl Value<'_> {
     pub fn write_text(&self, buf: &mut String, budget: usize) {
         match *self {
             Value::Text(s) | Value::Ranked(s, _) => buf.push_str(s),
-            Value::List(v) => join(buf, v, budget, |b, s| b.push_str(s)),
-            Value::Interactions(v) => join(buf, v, budget, |b, i| b.push_str(i.as_str())),
-            Value::SeenIn(v) => join(buf, v, budget, |b, (system, at)| {
+            Value::List(v) => join(buf, v.iter(), budget, |b, s| b.push_str(s)),
+            Value::Interactions(u) => {
+                join(buf, u.interactions(), budget, |b, i| b.push_str(i.as_str()))
+            }
+            Value::SeenIn(u) => join(buf, u.observed_in(), budget, |b, (system, at)| {
                 b.push_str(system);
                 b.push_str(" (");
-                push_minute(b, at);
+                push_minute(b, &at);
                 b.push(')');
             }),
-            Value::NamedIn(v) => join(buf, v, budget, |b, (name, system)| {
+            Value::NamedIn(u) => join(buf, u.duplicates(), budget, |b, (name, system)| {
                 b.push_str(name);
                 b.push_str(" (");
                 b.push_str(system);
@@ -160,9 +167,9 @@ impl Value<'_> {
         match *self {
             Value::Text(s) | Value::Ranked(s, _) => s.is_empty(),
             Value::List(v) => v.is_empty(),
-            Value::Interactions(v) => v.is_empty(),
-            Value::SeenIn(v) => v.is_empty(),
-            Value::NamedIn(v) => v.is_empty(),
+            Value::Interactions(u) => u.interactions().next().is_none(),
+            Value::SeenIn(u) => u.observed_in().len() == 0,
+            Value::NamedIn(u) => u.duplicates().len() == 0,
             Value::Time(t) => t.is_none(),
             Value::Count(_) | Value::YesNo(_) => false,
         }
@@ -190,9 +197,19 @@ impl Value<'_> {
     /// The text a text-like cell sorts by: its first value.
     fn first_text(&self) -> String {
         match *self {
-            Value::List(v) => v.first().cloned().unwrap_or_default(),
-            Value::SeenIn(v) => v.first().map(|(s, _)| s.clone()).unwrap_or_default(),
-            Value::NamedIn(v) => v.first().map(|(s, _)| s.clone()).unwrap_or_default(),
+            Value::List(v) => v.first().unwrap_or_default().to_owned(),
+            Value::SeenIn(u) => u
+                .observed_in()
+                .next()
+                .map(|(s, _)| s)
+                .unwrap_or_default()
+                .to_owned(),
+            Value::NamedIn(u) => u
+                .duplicates()
+                .next()
+                .map(|(s, _)| s)
+                .unwrap_or_default()
+                .to_owned(),
             other => other.text(),
         }
     }
@@ -370,7 +387,7 @@ pub static ENTITY_TYPE_COUNT: Sheet<EntityTypeRow> = Sheet {
     name: "Entity Type Count",
     columns: &[
         text("System Pairs", "Pairs", 60, |r| {
-            Value::List(&r.system_pairs)
+            Value::List(Texts::Strings(&r.system_pairs))
         }),
         text("End System", "System", 30, |r| Value::Text(&r.system)),
         text("Entity Types", "Type", 30, |r| Value::Text(&r.entity_type)),
@@ -426,29 +443,25 @@ pub static SYNCED_DATA_COUNT: Sheet<SyncedRow> = Sheet {
 pub static DETAILED_USER_REPORT: Sheet<UserRow> = Sheet {
     name: "Detailed User Report",
     columns: &[
-        text("Email", "Email", 50, |u| Value::List(&u.emails)),
-        text("Username", "User", 40, |u| Value::List(&u.usernames)),
+        text("Email", "Email", 50, |u| Value::List(u.emails())),
+        text("Username", "User", 40, |u| Value::List(u.usernames())),
         text("Display Name", "Name", 40, |u| {
-            Value::List(&u.display_names)
+            Value::List(u.display_names())
         }),
         text("Identified By", "By", 20, |u| {
             Value::Ranked(u.identified_by.label(), u.identified_by.index())
         }),
         off_screen(text("Interaction Types", "Interactions", 60, |u| {
-            Value::Interactions(&u.interactions)
+            Value::Interactions(u)
         })),
-        off_screen(text("Observed In", "Seen in", 80, |u| {
-            Value::SeenIn(&u.observed_in)
-        })),
+        off_screen(text("Observed In", "Seen in", 80, |u| Value::SeenIn(u))),
         text("Service Account", "Svc", 16, |u| {
             Value::YesNo(u.service_account)
         }),
         time("Last Seen (UTC)", "Last seen", |u| {
-            Value::Time(Some(u.last_seen))
+            Value::Time(Some(u.last_seen()))
         }),
-        off_screen(text("Duplicates", "Duplicates", 60, |u| {
-            Value::NamedIn(&u.duplicates)
-        })),
+        off_screen(text("Duplicates", "Duplicates", 60, |u| Value::NamedIn(u))),
     ],
     rows: |w| w.users.iter().collect(),
 };
@@ -559,9 +572,9 @@ mod tests {
 
     #[test]
     fn blanks_sort_last_counts_and_times_first_largest() {
-        let blank = Value::List(&[]);
+        let blank = Value::List(Texts::Strings(&[]));
         let names = ["b".to_string()];
-        let named = Value::List(&names);
+        let named = Value::List(Texts::Strings(&names));
         assert_eq!(blank.sort_cmp(&named), Ordering::Greater);
         assert_eq!(named.sort_cmp(&blank), Ordering::Less);
         assert_eq!(
@@ -617,7 +630,25 @@ mod tests {
                 .map(|t| t.with_timezone(&Utc))
                 .expect("time"),
         )];
-        assert_eq!(Value::SeenIn(&seen).text(), "Jira (2026-10-01 12:34)");
+        let user = UserRow::from(crate::report::UserRowParts {
+            emails: vec![],
+            usernames: vec!["ann".into()],
+            display_names: vec![],
+            identified_by: Rule::Usernames,
+            interactions: vec![],
+            observed_in: seen.to_vec(),
+            service_account: false,
+            last_seen: seen[0].1,
+            duplicates: vec![
+                ("ann".into(), "Jira".into()),
+                ("al".into(), "GitLab".into()),
+            ],
+            shared_handles: vec![],
+            forced_merge: false,
+        });
+        assert_eq!(Value::SeenIn(&user).text(), "Jira (2026-10-01 12:34)");
+        assert_eq!(Value::NamedIn(&user).text(), "ann (Jira), al (GitLab)");
+        assert!(Value::Interactions(&user).is_blank());
         assert_eq!(Value::Count(7).to_json(), serde_json::json!(7));
         assert_eq!(
             Value::Time(Some(seen[0].1)).to_json(),

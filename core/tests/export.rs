@@ -18,7 +18,7 @@ use tally_core::export::{
 use tally_core::identity::Rule;
 use tally_core::report::{
     CoverageStatus, EntityTypeRow, ProjectRow, Report, Summary, SyncedRow, SystemUserCount,
-    UserRow, Window, WindowKind, WindowReport,
+    UserRow, UserRowParts, Window, WindowKind, WindowReport,
 };
 use tally_core::Interaction;
 
@@ -46,7 +46,7 @@ fn user(
     duplicates: &[(&str, &str)],
 ) -> UserRow {
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    UserRow {
+    UserRowParts {
         emails: strings(emails),
         usernames: strings(usernames),
         display_names: strings(display_names),
@@ -65,6 +65,14 @@ fn user(
         shared_handles: Vec::new(),
         forced_merge: false,
     }
+    .into()
+}
+
+/// Changes one part of `row`.
+fn edit(row: &mut UserRow, change: impl FnOnce(&mut UserRowParts)) {
+    let mut parts = row.to_parts();
+    change(&mut parts);
+    *row = parts.into();
 }
 
 /// Derives every count from the user rows, so the report is consistent the way the
@@ -83,7 +91,7 @@ fn window_report(
     }
     let systems: BTreeSet<&str> = people
         .iter()
-        .flat_map(|u| u.observed_in.iter().map(|(s, _)| s.as_str()))
+        .flat_map(|u| u.observed_in().map(|(s, _)| s))
         .collect();
     let user_counts = systems
         .iter()
@@ -92,7 +100,7 @@ fn window_report(
             let mut count = 0;
             for u in people
                 .iter()
-                .filter(|u| u.observed_in.iter().any(|(s, _)| s == system))
+                .filter(|u| u.observed_in().any(|(s, _)| s == *system))
             {
                 by_rule[u.identified_by.index()] += 1;
                 count += 1;
@@ -518,21 +526,19 @@ fn minute(t: DateTime<Utc>) -> String {
 /// The Detailed User Report's text cells for one user, as the spec words them.
 fn expected_user_cells(u: &UserRow) -> Vec<Data> {
     vec![
-        text_or_empty(u.emails.join(", ")),
-        text_or_empty(u.usernames.join(", ")),
-        text_or_empty(u.display_names.join(", ")),
+        text_or_empty(u.emails().join(", ")),
+        text_or_empty(u.usernames().join(", ")),
+        text_or_empty(u.display_names().join(", ")),
         s(u.identified_by.label()),
         text_or_empty(
-            u.interactions
-                .iter()
+            u.interactions()
                 .map(|i| i.as_str())
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
         text_or_empty(
-            u.observed_in
-                .iter()
-                .map(|(sys, t)| format!("{sys} ({})", minute(*t)))
+            u.observed_in()
+                .map(|(sys, t)| format!("{sys} ({})", minute(t)))
                 .collect::<Vec<_>>()
                 .join(", "),
         ),
@@ -543,10 +549,9 @@ fn expected_user_cells(u: &UserRow) -> Vec<Data> {
 fn assert_user_row(row: &[Data], u: &UserRow, what: &str) {
     assert_eq!(row.len(), 9, "{what}: width");
     assert_eq!(&row[..7], &expected_user_cells(u)[..], "{what}");
-    assert_time(&row[7], u.last_seen, what);
+    assert_time(&row[7], u.last_seen(), what);
     let dups = u
-        .duplicates
-        .iter()
+        .duplicates()
         .map(|(name, sys)| format!("{name} ({sys})"))
         .collect::<Vec<_>>()
         .join(", ");
@@ -859,18 +864,22 @@ fn over_long_cell_is_cut_with_ellipsis() {
     // 40,000 characters, some outside the BMP (two UTF-16 units each).
     let long_name: String = "Ann 😀 Lee ".repeat(4_000);
     assert_eq!(long_name.chars().count(), 40_000);
-    report.six_months.users[0].display_names = vec![long_name.clone()];
+    edit(&mut report.six_months.users[0], |u| {
+        u.display_names = vec![long_name.clone()]
+    });
     // Many short values that only together pass the limit.
-    report.six_months.users[1].emails = (0..5_000)
-        .map(|i| format!("bob{i:04}@corp.example"))
-        .collect();
+    edit(&mut report.six_months.users[1], |u| {
+        u.emails = (0..5_000)
+            .map(|i| format!("bob{i:04}@corp.example"))
+            .collect()
+    });
 
     let bytes = usage_reports_bytes(&report).unwrap();
     let books = books(&bytes);
     let rows = books[0].1.sheet("Detailed User Report");
     for (cell, full) in [
         (&rows[1][2], long_name),
-        (&rows[2][0], report.six_months.users[1].emails.join(", ")),
+        (&rows[2][0], report.six_months.users[1].emails().join(", ")),
     ] {
         let Data::String(text) = cell else {
             panic!("expected text, got {cell:?}")
@@ -898,7 +907,7 @@ fn special_text_reads_back_unchanged() {
         "_x0041_ stays",
     ];
     for (user, name) in report.six_months.users.iter_mut().zip(names) {
-        user.display_names = vec![name.to_owned()];
+        edit(user, |u| u.display_names = vec![name.to_owned()]);
     }
     let bytes = usage_reports_bytes(&report).unwrap();
     let books = books(&bytes);

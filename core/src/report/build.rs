@@ -9,7 +9,7 @@ use chrono::{DateTime, Months, Utc};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::identity::{self, IdentityInput, IdentityRules, ServiceAccountPatterns};
-use crate::model::{Integration, IntegrationStatus, Interaction};
+use crate::model::{Integration, IntegrationStatus};
 use crate::store::{from_millis, to_millis, Store, StoreError};
 
 /// An identity tuple in one allocation: the report holds up to millions of them at once
@@ -63,6 +63,7 @@ impl CompactIdentity {
 }
 
 use super::types::*;
+use super::{RowBuilder, RowFlags, Texts, UserRow};
 
 /// What a report is computed with, besides the stored records.
 #[derive(Debug, Clone)]
@@ -340,8 +341,9 @@ fn users_for_window(
     let mut active_months = [0u64; 32];
     let mut users = Vec::with_capacity(resolution.users.len());
     // Consumed as the rows are built, so each user's parts are freed as its row appears.
-    for mut user in resolution.users {
-        let row = user_row(&mut user, &ids, &tuples, aggs, w, patterns);
+    let mut builder = RowBuilder::default();
+    for user in resolution.users {
+        let row = user_row(&mut builder, &user, &ids, &tuples, aggs, w, patterns);
         if row.service_account {
             summary.service_accounts += 1;
         } else {
@@ -357,8 +359,15 @@ fn users_for_window(
             let r = row.identified_by.index();
             summary.total_unique_users += 1;
             summary.by_rule[r] += 1;
-            for (system, _) in &row.observed_in {
-                per_system.entry(system.clone()).or_default()[r] += 1;
+            for (system, _) in row.observed_in() {
+                match per_system.get_mut(system) {
+                    Some(counts) => counts[r] += 1,
+                    None => {
+                        let mut counts = [0; 4];
+                        counts[r] = 1;
+                        per_system.insert(system.to_owned(), counts);
+                    }
+                }
             }
         }
         users.push(row);
@@ -429,11 +438,11 @@ fn order_prefix(u: &UserRow) -> u64 {
         }
         u64::from_be_bytes(key)
     }
-    let (class, rest) = if let Some(e) = u.emails.first() {
+    let (class, rest) = if let Some(e) = u.emails().first() {
         (0u64, prefix(e.bytes()))
-    } else if let Some(n) = u.usernames.first() {
+    } else if let Some(n) = u.usernames().first() {
         (1, prefix(n.bytes()))
-    } else if let Some(d) = u.display_names.first() {
+    } else if let Some(d) = u.display_names().first() {
         // Lower-cased char by char, as `user_order` compares display names.
         let mut key = [0u8; 7];
         let mut len = 0;
@@ -462,31 +471,27 @@ fn order_prefix(u: &UserRow) -> u64 {
 /// username, then display name, and within each an empty value after every present one —
 /// so the first screen and the first printed page show people with emails, not blanks.
 fn user_order(a: &UserRow, b: &UserRow) -> std::cmp::Ordering {
-    fn first(v: &[String]) -> impl Iterator<Item = char> + '_ {
-        v.first()
-            .map(String::as_str)
-            .unwrap_or("")
-            .chars()
-            .flat_map(char::to_lowercase)
+    fn first(v: Texts<'_>) -> impl Iterator<Item = char> + '_ {
+        v.first().unwrap_or("").chars().flat_map(char::to_lowercase)
     }
+    let (ae, be) = (a.emails(), b.emails());
+    let (au, bu) = (a.usernames(), b.usernames());
+    let (ad, bd) = (a.display_names(), b.display_names());
     // Emails and usernames are stored lower-cased already. `is_empty` first: false
     // (present) sorts before true (blank).
-    (a.emails.is_empty(), a.emails.first())
-        .cmp(&(b.emails.is_empty(), b.emails.first()))
+    (ae.is_empty(), ae.first())
+        .cmp(&(be.is_empty(), be.first()))
+        .then_with(|| (au.is_empty(), au.first()).cmp(&(bu.is_empty(), bu.first())))
         .then_with(|| {
-            (a.usernames.is_empty(), a.usernames.first())
-                .cmp(&(b.usernames.is_empty(), b.usernames.first()))
-        })
-        .then_with(|| {
-            a.display_names
-                .is_empty()
-                .cmp(&b.display_names.is_empty())
-                .then_with(|| first(&a.display_names).cmp(first(&b.display_names)))
+            ad.is_empty()
+                .cmp(&bd.is_empty())
+                .then_with(|| first(ad).cmp(first(bd)))
         })
 }
 
 fn user_row(
-    user: &mut identity::ResolvedUser,
+    row: &mut RowBuilder,
+    user: &identity::ResolvedUser,
     ids: &[usize],
     tuples: &[&CompactIdentity],
     aggs: &[[Agg; 2]],
@@ -533,22 +538,12 @@ fn user_row(
         service_account |= t.service_account;
         last = last.max(agg.last);
     }
-    // Into vectors of exactly their length: collecting in place would keep the gathering
-    // vector's larger capacity for the life of the report.
-    let owned = |mut v: Vec<Cow<'_, str>>| -> Vec<String> {
-        v.sort_unstable();
-        v.dedup();
-        let mut out = Vec::with_capacity(v.len());
-        out.extend(v.into_iter().map(Cow::into_owned));
-        out
-    };
-    let emails = owned(emails);
-    let usernames = owned(usernames);
+    emails.sort_unstable();
+    emails.dedup();
+    usernames.sort_unstable();
+    usernames.dedup();
     display_names.sort_unstable();
     display_names.dedup_by(|later, first| later.0 == first.0);
-    let mut shown = Vec::with_capacity(display_names.len());
-    shown.extend(display_names.into_iter().map(|(_, d)| d.into_owned()));
-    let display_names = shown;
     // By system, the latest time first, so the first of each run is the one kept.
     systems.sort_unstable_by(|a, b| a.0.cmp(b.0).then(b.1.cmp(&a.1)));
     systems.dedup_by(|later, first| later.0 == first.0);
@@ -556,12 +551,23 @@ fn user_row(
         service_account = emails
             .iter()
             .chain(usernames.iter())
-            .chain(display_names.iter())
+            .chain(display_names.iter().map(|(_, shown)| shown))
             .any(|v| patterns.matches(v));
+    }
+    for e in &emails {
+        row.email(e);
+    }
+    for u in &usernames {
+        row.username(u);
+    }
+    for (_, shown) in &display_names {
+        row.display_name(shown);
+    }
+    for &(system, at) in &systems {
+        row.system(system, at);
     }
     // One email carrying different usernames in different systems: every (username,
     // system) pair of that email, sorted.
-    let mut duplicates = Vec::new();
     if usernames.len() > 1 && systems.len() > 1 {
         named.sort_unstable();
         named.dedup();
@@ -569,33 +575,22 @@ fn user_row(
             let many_users = group.iter().any(|p| p.1 != group[0].1);
             let many_systems = group.iter().any(|p| p.2 != group[0].2);
             if many_users && many_systems {
-                duplicates.extend(
-                    group
-                        .iter()
-                        .map(|(_, u, system)| (u.clone().into_owned(), (*system).to_owned())),
-                );
+                for (_, username, system) in group {
+                    row.duplicate(username, system);
+                }
             }
         }
     }
-    UserRow {
-        emails,
-        usernames,
-        display_names,
-        identified_by: user.rule,
-        interactions: Interaction::ALL
-            .into_iter()
-            .filter(|i| interactions & (1 << i.code()) != 0)
-            .collect(),
-        observed_in: systems
-            .into_iter()
-            .map(|(s, at)| (s.to_owned(), from_millis(at)))
-            .collect(),
-        service_account,
-        last_seen: from_millis(last),
-        duplicates,
-        shared_handles: std::mem::take(&mut user.shared_handles),
-        forced_merge: user.forced_merge,
+    for handle in &user.shared_handles {
+        row.shared_handle(handle);
     }
+    row.finish(RowFlags {
+        identified_by: user.rule,
+        interactions,
+        service_account,
+        last_seen: last,
+        forced_merge: user.forced_merge,
+    })
 }
 
 /// An unordered pair of (system, project).

@@ -141,7 +141,7 @@ impl ManagedDomains {
 /// The user's primary email domain and whether it is managed: the first managed one if
 /// any, else the first.
 fn primary_domain<'a>(user: &'a UserRow, managed: &ManagedDomains) -> Option<(&'a str, bool)> {
-    let mut domains = user.emails.iter().filter_map(|e| domain_of(e));
+    let mut domains = user.emails().iter().filter_map(domain_of);
     let first = domains.clone().next()?;
     Some(match domains.find(|d| managed.contains(d)) {
         Some(d) => (d, true),
@@ -150,12 +150,12 @@ fn primary_domain<'a>(user: &'a UserRow, managed: &ManagedDomains) -> Option<(&'
 }
 
 fn label(user: &UserRow) -> String {
-    user.emails
+    user.emails()
         .first()
-        .or(user.usernames.first())
-        .or(user.display_names.first())
-        .cloned()
+        .or(user.usernames().first())
+        .or(user.display_names().first())
         .unwrap_or_default()
+        .to_owned()
 }
 
 /// Computes the insights of one window. `managed_domains` is `[identity] managed_domains`
@@ -191,12 +191,12 @@ pub fn insights(report: &WindowReport, managed_domains: &[String]) -> Insights {
     let mut activity: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
     let mut service: BTreeMap<&str, u64> = BTreeMap::new();
     for user in &report.users {
-        for (system, last) in &user.observed_in {
+        for (system, last) in user.observed_in() {
             if user.service_account {
                 *service.entry(system).or_default() += 1;
             } else {
                 let entry = activity.entry(system).or_default();
-                if *last >= since {
+                if last >= since {
                     entry.0 += 1;
                 } else {
                     entry.1 += 1;
@@ -225,15 +225,17 @@ pub fn insights(report: &WindowReport, managed_domains: &[String]) -> Insights {
     let mut largest_merged: Vec<MergedUser> = report
         .users
         .iter()
-        .filter(|u| u.emails.len() >= 2 || u.display_names.len() >= 2 || u.usernames.len() >= 2)
+        .filter(|u| {
+            u.emails().len() >= 2 || u.display_names().len() >= 2 || u.usernames().len() >= 2
+        })
         .map(|u| MergedUser {
             label: label(u),
-            emails: u.emails.len(),
-            display_names: u.display_names.len(),
-            usernames: u.usernames.len(),
-            systems: u.observed_in.len(),
+            emails: u.emails().len(),
+            display_names: u.display_names().len(),
+            usernames: u.usernames().len(),
+            systems: u.observed_in().len(),
             identified_by: u.identified_by,
-            shared_handles: u.shared_handles.clone(),
+            shared_handles: u.shared_handles().to_vec(),
             forced_merge: u.forced_merge,
             service_account: u.service_account,
         })
@@ -274,7 +276,7 @@ mod tests {
 
     use super::*;
     use crate::model::Interaction;
-    use crate::report::{Summary, SystemUserCount, Window};
+    use crate::report::{Summary, SystemUserCount, UserRowParts, Window};
 
     fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, 0, 0, 0)
@@ -282,8 +284,8 @@ mod tests {
             .expect("valid date")
     }
 
-    fn user(emails: &[&str], usernames: &[&str], seen: &[(&str, DateTime<Utc>)]) -> UserRow {
-        UserRow {
+    fn user(emails: &[&str], usernames: &[&str], seen: &[(&str, DateTime<Utc>)]) -> UserRowParts {
+        UserRowParts {
             emails: emails.iter().map(|s| s.to_string()).collect(),
             usernames: usernames.iter().map(|s| s.to_string()).collect(),
             display_names: vec![],
@@ -304,7 +306,8 @@ mod tests {
         }
     }
 
-    fn report(users: Vec<UserRow>) -> WindowReport {
+    fn report(users: Vec<UserRowParts>) -> WindowReport {
+        let users: Vec<UserRow> = users.into_iter().map(UserRow::from).collect();
         let people = users.iter().filter(|u| !u.service_account);
         let mut by_rule = [0u64; 4];
         for u in people.clone() {

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::UserRow;
 use crate::identity::Rule;
-use crate::model::Interaction;
 
 /// Which report window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -152,30 +152,6 @@ pub struct SyncedRow {
     /// Distinct unordered entity pairs with a successful sync in the window.
     pub entities: u64,
     pub last_synced: DateTime<Utc>,
-}
-
-/// A row of the Detailed User Report: one resolved user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UserRow {
-    /// Distinct normalised emails, sorted.
-    pub emails: Vec<String>,
-    /// Distinct normalised usernames, sorted.
-    pub usernames: Vec<String>,
-    /// Distinct display names as first seen (compared case-insensitively), sorted.
-    pub display_names: Vec<String>,
-    pub identified_by: Rule,
-    pub interactions: Vec<Interaction>,
-    /// Each system the user was seen in with the last time, sorted by system.
-    pub observed_in: Vec<(String, DateTime<Utc>)>,
-    pub service_account: bool,
-    pub last_seen: DateTime<Utc>,
-    /// `(username, system)` pairs where one email carries different usernames in
-    /// different systems.
-    pub duplicates: Vec<(String, String)>,
-    /// The rule-1 handles that tied this user's observations together (for explanations).
-    pub shared_handles: Vec<String>,
-    /// Whether a configured forced merge joined parts of this user.
-    pub forced_merge: bool,
 }
 
 /// Users active in one calendar month of the window (service accounts left out).

@@ -383,7 +383,7 @@ fn typing_a_filter_narrows_users_and_esc_clears_it() {
     );
     let w = &demo().report.six_months;
     assert!(matching.iter().all(|&i| w.users[i]
-        .emails
+        .emails()
         .iter()
         .any(|e| e.contains("partners.example"))));
     assert!(screen(&app).contains(&format!(
@@ -563,9 +563,9 @@ fn moving_past_the_page_scrolls_and_keeps_the_selection_on_screen() {
     assert!(info.offset > 0 && info.offset <= 30, "{info:?}");
     let selected = &users[info.order[30]];
     let name = selected
-        .display_names
+        .display_names()
         .first()
-        .or(selected.usernames.first())
+        .or(selected.usernames().first())
         .expect("a name");
     let shown: String = name.chars().take(10).collect();
     let text = screen(&app);

@@ -13,13 +13,17 @@ use crate::ui::theme::Theme;
 /// Why these observations are one user, in words.
 pub fn why_merged(u: &UserRow) -> String {
     let mut why = match u.identified_by {
-        Rule::UsernamesOrEmails if u.shared_handles.is_empty() => {
+        Rule::UsernamesOrEmails if u.shared_handles().is_empty() => {
             "Usernames or Emails (observations carrying a username and an email)".to_owned()
         }
         Rule::UsernamesOrEmails => format!(
             "Usernames or Emails (observations share the handle{} {})",
-            if u.shared_handles.len() > 1 { "s" } else { "" },
-            u.shared_handles.join(", ")
+            if u.shared_handles().len() > 1 {
+                "s"
+            } else {
+                ""
+            },
+            u.shared_handles().join(", ")
         ),
         Rule::Emails => "Emails (observations grouped by the same email)".to_owned(),
         Rule::DisplayNames => "Display Names (observations grouped by display name)".to_owned(),

@@ -5,8 +5,9 @@
 //! own records.
 
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
+use std::hash::BuildHasher;
 
+use hashbrown::hash_table::{self, HashTable};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
@@ -242,25 +243,43 @@ pub fn display_name_key(raw: &str) -> Option<Cow<'_, str>> {
 
 /// Where a normalised value lives: in the caller's input when normalisation changed
 /// nothing, else in one shared buffer, so that a million tuples do not cost a million
-/// live allocations.
+/// live allocations. 16 bytes (the pointer's niche tells the two apart), where an enum
+/// with a third variant for "absent" and `usize` offsets was 24: at 10 M observations
+/// that was 43 MB of the report's peak.
 #[derive(Clone, Copy)]
 enum Span<'a> {
-    Absent,
     Input(&'a str),
-    Buffer(usize, usize),
+    /// `Normalised::buffer[start..end]`; `start == end` when the field has no value, and
+    /// `start == SPILLED` for `Normalised::spilled[end]`, a value written past the first
+    /// 4 GiB.
+    Buffer(u32, u32),
 }
+
+const ABSENT: Span<'static> = Span::Buffer(0, 0);
+const SPILLED: u32 = u32::MAX;
 
 impl<'a> Span<'a> {
     fn store(
         buffer: &mut String,
+        spilled: &mut Vec<Box<str>>,
         normalise: impl FnOnce(&mut String) -> Option<Normal<'a>>,
     ) -> Self {
         let start = buffer.len();
         match normalise(buffer) {
-            None => Span::Absent,
+            None => ABSENT,
             Some(Normal::Same(s)) => Span::Input(s),
-            Some(Normal::Written) => Span::Buffer(start, buffer.len()),
+            Some(Normal::Written) => match (u32::try_from(start), u32::try_from(buffer.len())) {
+                (Ok(from), Ok(to)) if from != SPILLED => Span::Buffer(from, to),
+                _ => {
+                    spilled.push(buffer.split_off(start).into_boxed_str());
+                    Span::Buffer(SPILLED, u32::try_from(spilled.len() - 1).unwrap_or(0))
+                }
+            },
         }
+    }
+
+    fn is_absent(&self) -> bool {
+        matches!(*self, Span::Buffer(start, end) if start == end)
     }
 }
 
@@ -272,6 +291,7 @@ const DISPLAY: usize = 2;
 struct Normalised<'a> {
     spans: Vec<[Span<'a>; 3]>,
     buffer: String,
+    spilled: Vec<Box<str>>,
     invalid_emails: Vec<usize>,
     /// How many inputs have an email, and a username: sizes for the grouping maps.
     with_email: usize,
@@ -279,12 +299,13 @@ struct Normalised<'a> {
 }
 
 impl<'a> Normalised<'a> {
-    fn new(inputs: &[IdentityInput<'a>]) -> Self {
+    fn new(inputs: impl ExactSizeIterator<Item = IdentityInput<'a>>) -> Self {
         let mut buffer = String::new();
+        let mut spilled = Vec::new();
         let mut invalid_emails = Vec::new();
         let mut spans = Vec::with_capacity(inputs.len());
         let (mut with_email, mut with_username) = (0, 0);
-        for (i, input) in inputs.iter().enumerate() {
+        for (i, input) in inputs.enumerate() {
             let email = input.email.map_or(EmailField::Absent, parse_email);
             if matches!(email, EmailField::Invalid) {
                 invalid_emails.push(i);
@@ -292,21 +313,22 @@ impl<'a> Normalised<'a> {
             let username = input.username;
             let display = input.display_name;
             let fields = [
-                Span::store(&mut buffer, |out| email_into(&email, out)),
-                Span::store(&mut buffer, |out| {
+                Span::store(&mut buffer, &mut spilled, |out| email_into(&email, out)),
+                Span::store(&mut buffer, &mut spilled, |out| {
                     username.and_then(|u| username_into(u, out))
                 }),
-                Span::store(&mut buffer, |out| {
+                Span::store(&mut buffer, &mut spilled, |out| {
                     display.and_then(|d| display_key_into(d, out))
                 }),
             ];
-            with_email += usize::from(!matches!(fields[EMAIL], Span::Absent));
-            with_username += usize::from(!matches!(fields[USERNAME], Span::Absent));
+            with_email += usize::from(!fields[EMAIL].is_absent());
+            with_username += usize::from(!fields[USERNAME].is_absent());
             spans.push(fields);
         }
         Normalised {
             spans,
             buffer,
+            spilled,
             invalid_emails,
             with_email,
             with_username,
@@ -315,9 +337,10 @@ impl<'a> Normalised<'a> {
 
     fn field(&self, i: usize, which: usize) -> Option<&str> {
         match self.spans[i][which] {
-            Span::Absent => None,
             Span::Input(s) => Some(s),
-            Span::Buffer(start, end) => self.buffer.get(start..end),
+            Span::Buffer(start, end) if start == end => None,
+            Span::Buffer(SPILLED, index) => self.spilled.get(index as usize).map(|s| &**s),
+            Span::Buffer(start, end) => self.buffer.get(start as usize..end as usize),
         }
     }
 
@@ -334,9 +357,7 @@ impl<'a> Normalised<'a> {
     }
 
     fn is_unidentified(&self, i: usize) -> bool {
-        self.spans[i]
-            .iter()
-            .all(|span| matches!(span, Span::Absent))
+        self.spans[i].iter().all(Span::is_absent)
     }
 }
 
@@ -379,28 +400,83 @@ impl UnionFind {
     }
 }
 
-/// Puts `i` in the group of everyone sharing `key`; the first member found is the anchor.
-fn group_by<'k>(
-    groups: &mut FxHashMap<&'k str, usize>,
-    key: &'k str,
-    i: usize,
-    uf: &mut UnionFind,
-) {
-    match groups.entry(key) {
-        Entry::Occupied(anchor) => uf.union(i, *anchor.get()),
-        Entry::Vacant(slot) => {
-            slot.insert(i);
+/// Inputs grouped by a text each of them has, the first member found being the group's
+/// anchor. A slot holds only a number (8 bytes, against 24 for a `&str` key and its
+/// value): the key's text is found again through `norm` when two are compared. At 10 M
+/// observations the maps of the two windows' resolutions were 220 MB of the report's
+/// peak.
+struct Groups<'n, 'a> {
+    table: HashTable<usize>,
+    norm: &'n Normalised<'a>,
+    /// The key of a stored number.
+    key: fn(&'n Normalised<'a>, usize) -> Option<&'n str>,
+    /// A stored number's input.
+    input: fn(usize) -> usize,
+}
+
+fn hash_text(s: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(s)
+}
+
+impl<'n, 'a> Groups<'n, 'a> {
+    fn new(
+        norm: &'n Normalised<'a>,
+        capacity: usize,
+        key: fn(&'n Normalised<'a>, usize) -> Option<&'n str>,
+        input: fn(usize) -> usize,
+    ) -> Self {
+        Groups {
+            table: HashTable::with_capacity(capacity),
+            norm,
+            key,
+            input,
+        }
+    }
+
+    /// The anchor of the group of `key`.
+    fn get(&self, key: &str) -> Option<usize> {
+        let (norm, key_of) = (self.norm, self.key);
+        self.table
+            .find(hash_text(key), |&v| key_of(norm, v) == Some(key))
+            .map(|&v| (self.input)(v))
+    }
+
+    /// Puts `v` (whose key is `key`) in its group: joined to the anchor in `uf`, or the
+    /// anchor of a new group.
+    fn group(&mut self, key: &str, v: usize, uf: &mut UnionFind) {
+        let (norm, key_of) = (self.norm, self.key);
+        let rehash = |&w: &usize| key_of(norm, w).map_or(0, hash_text);
+        match self
+            .table
+            .entry(hash_text(key), |&w| key_of(norm, w) == Some(key), rehash)
+        {
+            hash_table::Entry::Occupied(anchor) => {
+                uf.union((self.input)(v), (self.input)(*anchor.get()))
+            }
+            hash_table::Entry::Vacant(slot) => {
+                slot.insert(v);
+            }
         }
     }
 }
 
-/// Which rules-1–2 users carry a display name; only a unique carrier may absorb a
-/// display-name observation (rule 3).
-#[derive(Clone, Copy)]
-enum Carrier {
-    One(usize),
-    Many,
+/// A rule-1 handle of input `i` as one number: its username (even) or its email's local
+/// part (odd).
+fn handle_of<'n>(norm: &'n Normalised<'_>, v: usize) -> Option<&'n str> {
+    let i = v / 2;
+    if v.is_multiple_of(2) {
+        norm.username(i)
+    } else {
+        norm.email(i).map(email_local)
+    }
 }
+
+/// A display-name carrier slot: the input whose display key is the key, and the one
+/// rules-1–2 user carrying it, or [`MANY`] when several do.
+type Carrier = (usize, usize);
+
+/// More than one user carries the display name: none may absorb it (rule 3).
+const MANY: usize = usize::MAX;
 
 fn map_with_capacity<K, V>(n: usize) -> FxHashMap<K, V> {
     FxHashMap::with_capacity_and_hasher(n, Default::default())
@@ -412,6 +488,15 @@ fn map_with_capacity<K, V>(n: usize) -> FxHashMap<K, V> {
 /// carriers, grouping keys), never first-come, so the partition and each user's rule do
 /// not depend on input order.
 pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolution {
+    resolve_each(inputs.iter().copied(), rules)
+}
+
+/// [`resolve`] over inputs made one at a time, so that a caller with a million of them
+/// need not hold them all at once (48 bytes each, per window, at the report's peak).
+pub fn resolve_each<'a>(
+    inputs: impl ExactSizeIterator<Item = IdentityInput<'a>>,
+    rules: &IdentityRules,
+) -> Resolution {
     let n = inputs.len();
     let generic: FxHashSet<String> = rules
         .generic_handles
@@ -429,24 +514,24 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
     let mut forming: Vec<Option<Rule>> = vec![None; n];
 
     // Rule 1: observations with username and email link through their non-generic handles.
-    let mut handle_owner: FxHashMap<&str, usize> = map_with_capacity(2 * with_username);
+    let mut handle_owner = Groups::new(&norm, 2 * with_username, handle_of, |v| v / 2);
     for (i, formed) in forming.iter_mut().enumerate() {
         let (Some(email), Some(username)) = (norm.email(i), norm.username(i)) else {
             continue;
         };
-        for handle in [username, email_local(email)] {
+        for (kind, handle) in [username, email_local(email)].into_iter().enumerate() {
             if is_generic(handle) {
                 continue;
             }
             *formed = Some(Rule::UsernamesOrEmails);
-            group_by(&mut handle_owner, handle, i, &mut uf);
+            handle_owner.group(handle, 2 * i + kind, &mut uf);
         }
     }
 
     // Rule 2: email-only observations, and rule-1 candidates whose handles are all generic,
     // join through their local part or else group by whole email. Generic handles never
     // entered `handle_owner`, so they cannot join anything here.
-    let mut by_email: FxHashMap<&str, usize> = map_with_capacity(with_email);
+    let mut by_email = Groups::new(&norm, with_email, Normalised::email, |i| i);
     for (i, formed) in forming.iter_mut().enumerate() {
         let Some(email) = norm.email(i) else {
             continue;
@@ -454,31 +539,34 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
         if formed.is_some() {
             continue;
         }
-        if let Some(&owner) = handle_owner.get(email_local(email)) {
+        if let Some(owner) = handle_owner.get(email_local(email)) {
             uf.union(i, owner);
         } else {
             *formed = Some(Rule::Emails);
-            group_by(&mut by_email, email, i, &mut uf);
+            by_email.group(email, i, &mut uf);
         }
     }
 
     // Display names carried by rules-1–2 users, decided over all of them before rule 3 so
     // that "exactly one user" cannot depend on which observation came first.
-    let mut carriers: FxHashMap<&str, Carrier> = map_with_capacity(with_email);
+    let mut carriers: HashTable<Carrier> = HashTable::with_capacity(with_email);
+    fn same_display<'k>(norm: &'k Normalised<'_>, key: &'k str) -> impl Fn(&Carrier) -> bool + 'k {
+        move |&(k, _)| norm.display(k) == Some(key)
+    }
     for i in 0..n {
         let (Some(_), Some(key)) = (norm.email(i), norm.display(i)) else {
             continue;
         };
         let root = uf.find(i);
-        match carriers.entry(key) {
-            Entry::Vacant(slot) => {
-                slot.insert(Carrier::One(root));
+        let rehash = |&(k, _): &Carrier| norm.display(k).map_or(0, hash_text);
+        match carriers.entry(hash_text(key), same_display(&norm, key), rehash) {
+            hash_table::Entry::Vacant(slot) => {
+                slot.insert((i, root));
             }
-            Entry::Occupied(mut seen) => {
-                if let Carrier::One(other) = *seen.get() {
-                    if other != root {
-                        seen.insert(Carrier::Many);
-                    }
+            hash_table::Entry::Occupied(mut seen) => {
+                let carrier = &mut seen.get_mut().1;
+                if *carrier != root {
+                    *carrier = MANY;
                 }
             }
         }
@@ -486,25 +574,26 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
 
     // Rules 3 and 4: observations without an email.
     let without_email = n - with_email;
-    let mut by_display: FxHashMap<&str, usize> = map_with_capacity(without_email);
-    let mut by_username: FxHashMap<&str, usize> = map_with_capacity(without_email);
+    let mut by_display = Groups::new(&norm, without_email, Normalised::display, |i| i);
+    let mut by_username = Groups::new(&norm, without_email, Normalised::username, |i| i);
     for (i, formed) in forming.iter_mut().enumerate() {
         if norm.email(i).is_some() {
             continue;
         }
         let username = norm.username(i);
-        if let Some(&owner) = username.and_then(|u| handle_owner.get(u)) {
+        if let Some(owner) = username.and_then(|u| handle_owner.get(u)) {
             uf.union(i, owner);
         } else if let Some(key) = norm.display(i) {
-            if let Some(&Carrier::One(root)) = carriers.get(key) {
-                uf.union(i, root);
-            } else {
-                *formed = Some(Rule::DisplayNames);
-                group_by(&mut by_display, key, i, &mut uf);
+            match carriers.find(hash_text(key), same_display(&norm, key)) {
+                Some(&(_, root)) if root != MANY => uf.union(i, root),
+                _ => {
+                    *formed = Some(Rule::DisplayNames);
+                    by_display.group(key, i, &mut uf);
+                }
             }
         } else if let Some(username) = username {
             *formed = Some(Rule::Usernames);
-            group_by(&mut by_username, username, i, &mut uf);
+            by_username.group(username, i, &mut uf);
         }
         // Otherwise the observation has no identifier: it is collected as unidentified
         // below.
@@ -519,8 +608,16 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
 
     // Users in order of their smallest member; iterating indices ascending also keeps
     // each user's members ascending.
+    // Counted first, so the users and each one's members are allocated at their exact
+    // size: grown by doubling they were a third larger, at the report's peak.
+    let mut sizes = vec![0u32; n];
+    for i in (0..n).filter(|&i| !norm.is_unidentified(i)) {
+        let root = uf.find(i);
+        sizes[root] = sizes[root].saturating_add(1);
+    }
+    let mut users: Vec<ResolvedUser> =
+        Vec::with_capacity(sizes.iter().filter(|&&size| size > 0).count());
     let mut user_of_root = vec![usize::MAX; n];
-    let mut users: Vec<ResolvedUser> = Vec::new();
     let mut unidentified = Vec::new();
     for (i, &formed) in forming.iter().enumerate() {
         if norm.is_unidentified(i) {
@@ -532,7 +629,7 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
         if *slot == usize::MAX {
             *slot = users.len();
             users.push(ResolvedUser {
-                members: Vec::new(),
+                members: Vec::with_capacity(sizes[root] as usize),
                 // Lowest priority until a forming member says otherwise; every user has
                 // at least one forming member, because joins only target formed users.
                 rule: Rule::Usernames,
@@ -547,6 +644,7 @@ pub fn resolve(inputs: &[IdentityInput<'_>], rules: &IdentityRules) -> Resolutio
         }
     }
 
+    drop(sizes);
     let mut handles: Vec<&str> = Vec::new();
     for user in &mut users {
         if let (Some(roots), Some(&first)) = (&pre_merge_roots, user.members.first()) {

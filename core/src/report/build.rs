@@ -306,21 +306,23 @@ fn users_for_window(
     rules: &IdentityRules,
     patterns: &ServiceAccountPatterns,
 ) -> UserParts {
-    let (ids, tuples): (Vec<usize>, Vec<&CompactIdentity>) = identities
+    let ids: Vec<usize> = identities
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| Some((i, t.as_ref()?)))
-        .filter(|&(i, _)| aggs[i][w].count > 0)
-        .unzip();
-    let inputs: Vec<IdentityInput<'_>> = tuples
-        .iter()
-        .map(|t| IdentityInput {
+        .filter(|&(i, t)| t.is_some() && aggs[i][w].count > 0)
+        .map(|(i, _)| i)
+        .collect();
+    // `ids` holds only identities that are there.
+    let tuple = |k: usize| identities[ids[k]].as_ref();
+    let inputs = (0..ids.len()).map(|k| match tuple(k) {
+        Some(t) => IdentityInput {
             email: non_empty(t.email()),
             username: non_empty(t.username()),
             display_name: non_empty(t.display_name()),
-        })
-        .collect();
-    let resolution = identity::resolve(&inputs, rules);
+        },
+        None => IdentityInput::default(),
+    });
+    let resolution = identity::resolve_each(inputs, rules);
 
     let mut summary = Summary {
         unidentified_observations: resolution
@@ -331,7 +333,7 @@ fn users_for_window(
         invalid_emails: resolution
             .invalid_emails
             .iter()
-            .map(|&k| tuples[k].email().trim().to_lowercase())
+            .filter_map(|&k| Some(tuple(k)?.email().trim().to_lowercase()))
             .collect::<FxHashSet<String>>()
             .len() as u64,
         ..Summary::default()
@@ -343,7 +345,7 @@ fn users_for_window(
     // Consumed as the rows are built, so each user's parts are freed as its row appears.
     let mut builder = RowBuilder::default();
     for user in resolution.users {
-        let row = user_row(&mut builder, &user, &ids, &tuples, aggs, w, patterns);
+        let row = user_row(&mut builder, &user, &ids, identities, aggs, w, patterns);
         if row.service_account {
             summary.service_accounts += 1;
         } else {
@@ -493,7 +495,7 @@ fn user_row(
     row: &mut RowBuilder,
     user: &identity::ResolvedUser,
     ids: &[usize],
-    tuples: &[&CompactIdentity],
+    identities: &[Option<CompactIdentity>],
     aggs: &[[Agg; 2]],
     w: usize,
     patterns: &ServiceAccountPatterns,
@@ -513,7 +515,9 @@ fn user_row(
     let mut service_account = false;
     let mut last = i64::MIN;
     for &k in &user.members {
-        let t = tuples[k];
+        let Some(t) = identities[ids[k]].as_ref() else {
+            continue;
+        };
         let agg = aggs[ids[k]][w];
         let email = identity::normalize_email(t.email());
         let username = identity::normalize_username(t.username());

@@ -201,15 +201,13 @@ impl Value<'_> {
             Value::SeenIn(u) => u
                 .observed_in()
                 .next()
-                .map(|(s, _)| s)
-                .unwrap_or_default()
-                .to_owned(),
+                .map(|(s, _)| s.to_owned())
+                .unwrap_or_default(),
             Value::NamedIn(u) => u
                 .duplicates()
                 .next()
-                .map(|(s, _)| s)
-                .unwrap_or_default()
-                .to_owned(),
+                .map(|(s, _)| s.to_owned())
+                .unwrap_or_default(),
             other => other.text(),
         }
     }

@@ -424,6 +424,28 @@ impl Store {
         &self.path
     }
 
+    /// The largest id in `table` (one of tally's own), 0 when it is empty.
+    fn max_id(&self, table: &str) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT COALESCE(MAX(id), 0) FROM {table}"),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Column `i` of row `r` as text borrowed from the row.
+    fn text_at<'r>(&self, r: &'r rusqlite::Row<'_>, i: usize) -> Result<&'r str, StoreError> {
+        r.get_ref(i)
+            .and_then(|v| {
+                v.as_str().map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
+                })
+            })
+            .map_err(|e| self.err(e))
+    }
+
     fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
@@ -493,31 +515,36 @@ impl Store {
     /// `f(id, system, email, username, display_name, service_account)`.
     pub fn for_each_identity_ref(
         &self,
-        mut keep: impl FnMut(i64) -> bool,
+        keep: impl FnMut(i64) -> bool,
         mut f: impl FnMut(i64, [&str; 4], bool),
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, system, email, username, display_name, service_account FROM identities ORDER BY id")
-            .map_err(|e| self.err(e))?;
+        self.for_each_kept(
+            "SELECT id, system, email, username, display_name, service_account FROM identities ORDER BY id",
+            keep,
+            |id, r| {
+                let text = |i: usize| self.text_at(r, i);
+                let parts = [text(1)?, text(2)?, text(3)?, text(4)?];
+                let service_account: bool = r.get(5).map_err(|e| self.err(e))?;
+                f(id, parts, service_account);
+                Ok(())
+            },
+        )
+    }
+
+    /// Runs `f(id, row)` over the rows of `sql` (id first) whose id `keep` takes.
+    fn for_each_kept(
+        &self,
+        sql: &str,
+        mut keep: impl FnMut(i64) -> bool,
+        mut f: impl FnMut(i64, &rusqlite::Row<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
             let id: i64 = r.get(0).map_err(|e| self.err(e))?;
-            if !keep(id) {
-                continue;
+            if keep(id) {
+                f(id, r)?;
             }
-            let text = |i: usize| -> Result<&str, StoreError> {
-                r.get_ref(i)
-                    .and_then(|v| {
-                        v.as_str().map_err(|e| {
-                            rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
-                        })
-                    })
-                    .map_err(|e| self.err(e))
-            };
-            let parts = [text(1)?, text(2)?, text(3)?, text(4)?];
-            let service_account: bool = r.get(5).map_err(|e| self.err(e))?;
-            f(id, parts, service_account);
         }
         Ok(())
     }
@@ -535,11 +562,7 @@ impl Store {
     }
 
     pub fn max_identity_id(&self) -> Result<i64, StoreError> {
-        self.conn
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM identities", [], |r| {
-                r.get(0)
-            })
-            .map_err(|e| self.err(e))
+        self.max_id("identities")
     }
 
     /// Streams `(identity, at_millis, interaction_code)` of observations with `at` in
@@ -612,11 +635,7 @@ impl Store {
     }
 
     pub fn max_entity_id(&self) -> Result<i64, StoreError> {
-        self.conn
-            .query_row("SELECT COALESCE(MAX(id), 0) FROM entities", [], |r| {
-                r.get(0)
-            })
-            .map_err(|e| self.err(e))
+        self.max_id("entities")
     }
 
     /// Every stored entity in id order with `keep(id)` asked first, its text borrowed from
@@ -624,39 +643,25 @@ impl Store {
     /// returns stops the read and is returned.
     pub fn for_each_entity_ref(
         &self,
-        mut keep: impl FnMut(i64) -> bool,
+        keep: impl FnMut(i64) -> bool,
         mut f: impl FnMut(i64, StoredEntityRef<'_>) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, system, project, entity_type, entity_id FROM entities ORDER BY id")
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
-            if !keep(id) {
-                continue;
-            }
-            let text = |i: usize| -> Result<&str, StoreError> {
-                r.get_ref(i)
-                    .and_then(|v| {
-                        v.as_str().map_err(|e| {
-                            rusqlite::Error::FromSqlConversionFailure(i, v.data_type(), Box::new(e))
-                        })
-                    })
-                    .map_err(|e| self.err(e))
-            };
-            f(
-                id,
-                StoredEntityRef {
-                    system: text(1)?,
-                    project: text(2)?,
-                    entity_type: text(3)?,
-                    entity_id: text(4)?,
-                },
-            )?;
-        }
-        Ok(())
+        self.for_each_kept(
+            "SELECT id, system, project, entity_type, entity_id FROM entities ORDER BY id",
+            keep,
+            |id, r| {
+                let text = |i: usize| self.text_at(r, i);
+                f(
+                    id,
+                    StoredEntityRef {
+                        system: text(1)?,
+                        project: text(2)?,
+                        entity_type: text(3)?,
+                        entity_id: text(4)?,
+                    },
+                )
+            },
+        )
     }
 
     /// The state of every account at `as_of`: for each (system, id), its record with the

@@ -249,7 +249,8 @@ pub fn display_name_key(raw: &str) -> Option<Cow<'_, str>> {
 #[derive(Clone, Copy)]
 enum Span<'a> {
     Input(&'a str),
-    /// `Normalised::buffer[start..end]`; `start == end` when the field has no value, and
+    /// `Normalised::buffer[start..end]`; `start == end` when the field has no value (a
+    /// normal form is never empty), and
     /// `start == SPILLED` for `Normalised::spilled[end]`, a value written past the first
     /// 4 GiB.
     Buffer(u32, u32),

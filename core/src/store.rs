@@ -679,10 +679,7 @@ impl Store {
                 Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             };
             let (system, id, first, last) = get(r).map_err(|e| self.err(e))?;
-            let state = r
-                .get_ref(5)
-                .and_then(|v| v.as_str().map_err(Into::into))
-                .map_err(|e| self.err(e))?;
+            let state = self.text_at(r, 5)?;
             let state: AccountState =
                 serde_json::from_str(state).map_err(|e| StoreError::Corrupt {
                     path: self.path.clone(),

@@ -526,9 +526,9 @@ fn minute(t: DateTime<Utc>) -> String {
 /// The Detailed User Report's text cells for one user, as the spec words them.
 fn expected_user_cells(u: &UserRow) -> Vec<Data> {
     vec![
-        text_or_empty(u.emails().join(", ")),
-        text_or_empty(u.usernames().join(", ")),
-        text_or_empty(u.display_names().join(", ")),
+        text_or_empty(u.emails().to_vec().join(", ")),
+        text_or_empty(u.usernames().to_vec().join(", ")),
+        text_or_empty(u.display_names().to_vec().join(", ")),
         s(u.identified_by.label()),
         text_or_empty(
             u.interactions()
@@ -879,7 +879,10 @@ fn over_long_cell_is_cut_with_ellipsis() {
     let rows = books[0].1.sheet("Detailed User Report");
     for (cell, full) in [
         (&rows[1][2], long_name),
-        (&rows[2][0], report.six_months.users[1].emails().join(", ")),
+        (
+            &rows[2][0],
+            report.six_months.users[1].emails().to_vec().join(", "),
+        ),
     ] {
         let Data::String(text) = cell else {
             panic!("expected text, got {cell:?}")

@@ -172,7 +172,7 @@ pub struct SyncOutcome {
 }
 
 /// Everything one window shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowReport {
     pub window: Window,
     pub summary: Summary,
@@ -217,7 +217,7 @@ impl WindowReport {
 }
 
 /// Both windows at one `as_of`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub as_of: DateTime<Utc>,
     pub six_months: WindowReport,

@@ -23,7 +23,7 @@ pub fn why_merged(u: &UserRow) -> String {
             } else {
                 ""
             },
-            u.shared_handles().join(", ")
+            u.shared_handles().to_vec().join(", ")
         ),
         Rule::Emails => "Emails (observations grouped by the same email)".to_owned(),
         Rule::DisplayNames => "Display Names (observations grouped by display name)".to_owned(),

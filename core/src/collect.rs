@@ -405,6 +405,13 @@ fn stage_loop(
                     n.received += rs.len() as u64;
                     in_batch += rs.len();
                 }
+                Emit::Block(block) => {
+                    for r in block.iter() {
+                        batch.record_view(r)?;
+                    }
+                    n.received += block.len() as u64;
+                    in_batch += block.len();
+                }
                 Emit::Checkpoint(cursor) => batch.save_cursor(&names[i], &cursor)?,
                 Emit::Warning(message) => {
                     tracing::warn!(connector = %names[i], "{message}");

@@ -11,10 +11,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use rustc_hash::FxHashMap;
 
-use crate::model::{
-    Account, EntityRef, Integration, IntegrationEnd, IntegrationStatus, Record, SyncRecord,
-    SyncStatus, UserObservation,
-};
+use crate::model::{Account, Integration, IntegrationEnd, IntegrationStatus, Record, SyncStatus};
+use tally_model::{EntityView, RecordView, SyncView, UserView};
 
 /// 1: identities, projects and entities with unique text indexes, ids from SQLite.
 /// 2: no unique text indexes (the writer assigns ids from its key map under the write
@@ -347,8 +345,8 @@ fn switch_to_wal(conn: &Connection) -> rusqlite::Result<()> {
     }
 }
 
-fn opt(value: &Option<String>) -> &str {
-    value.as_deref().map(trim).unwrap_or("")
+fn opt(value: Option<&str>) -> &str {
+    value.map(trim).unwrap_or("")
 }
 
 /// `str::trim`, with a shortcut for the usual value, which starts and ends with a
@@ -1717,11 +1715,17 @@ impl Batch<'_, '_> {
     }
 
     pub fn record(&mut self, record: &Record) -> Result<(), StoreError> {
+        self.record_view(record.view())
+    }
+
+    pub fn record_view(&mut self, record: RecordView<'_>) -> Result<(), StoreError> {
         match record {
-            Record::User(u) => self.observation(u),
-            Record::Sync(s) => self.sync(s),
-            Record::Integration(i) => self.integration(i),
-            Record::Account(a) => self.account(a),
+            RecordView::User(u) => self.observation(&u),
+            RecordView::Sync(s) => self.sync(&s),
+            RecordView::Other(Record::User(u)) => self.observation(&u.view()),
+            RecordView::Other(Record::Sync(s)) => self.sync(&s.view()),
+            RecordView::Other(Record::Integration(i)) => self.integration(i),
+            RecordView::Other(Record::Account(a)) => self.account(a),
         }
     }
 
@@ -1775,21 +1779,16 @@ impl Batch<'_, '_> {
         Ok(id)
     }
 
-    fn observation(&mut self, u: &UserObservation) -> Result<(), StoreError> {
-        let system = trim(&u.system);
+    fn observation(&mut self, u: &UserView<'_>) -> Result<(), StoreError> {
+        let system = trim(u.system);
         let identity = self.intern(
             Table::Identity,
-            &[
-                system,
-                opt(&u.email),
-                opt(&u.username),
-                opt(&u.display_name),
-            ],
+            &[system, opt(u.email), opt(u.username), opt(u.display_name)],
             u.service_account,
         )?;
         // Observations keep their project, not their entity: no count depends on the
         // entity, and interning every work item ever touched would cost memory per item.
-        let project = match opt(&u.project) {
+        let project = match opt(u.project) {
             "" => 0,
             p => self.intern(Table::Project, &[system, p], false)?,
         };
@@ -1806,20 +1805,20 @@ impl Batch<'_, '_> {
         Ok(())
     }
 
-    fn entity_ref(&mut self, e: &EntityRef) -> Result<i64, StoreError> {
+    fn entity_ref(&mut self, e: &EntityView<'_>) -> Result<i64, StoreError> {
         self.intern(
             Table::Entity,
             &[
-                trim(&e.system),
-                opt(&e.project),
-                opt(&e.entity_type),
-                trim(&e.entity_id),
+                trim(e.system),
+                opt(e.project),
+                opt(e.entity_type),
+                trim(e.entity_id),
             ],
             false,
         )
     }
 
-    fn sync(&mut self, s: &SyncRecord) -> Result<(), StoreError> {
+    fn sync(&mut self, s: &SyncView<'_>) -> Result<(), StoreError> {
         let source = self.entity_ref(&s.source)?;
         let target = self.entity_ref(&s.target)?;
         self.staged.syncs.push(StagedSync {
@@ -2243,7 +2242,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Interaction;
+    use crate::model::{Interaction, UserObservation};
 
     fn obs(email: &str, at: &str) -> Record {
         Record::User(UserObservation {

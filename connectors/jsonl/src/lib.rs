@@ -9,7 +9,7 @@
 
 mod parse;
 
-pub use parse::parse_line;
+pub use parse::{parse_line, parse_line_into};
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
-use tally_model::{Connector, ConnectorContext, ConnectorError};
+use tally_model::{Connector, ConnectorContext, ConnectorError, RecordBlock};
 
 pub const KIND: &str = "jsonl";
 
@@ -149,7 +149,51 @@ fn special(meta: &std::fs::Metadata) -> Option<&'static str> {
     Some("not a regular file")
 }
 
-/// Reads every file, sending batches through `ctx` from a blocking thread.
+/// Calls `each` with every line of `reader` (without its `\n`) and the bytes it took,
+/// its end included; `io` names the file in a read error. A line is handed out of the
+/// reader's buffer where it lies whole in it, else gathered in `spill`: nearly every line
+/// is never copied.
+fn for_each_line(
+    reader: &mut impl BufRead,
+    spill: &mut Vec<u8>,
+    io: impl Fn(std::io::Error) -> ConnectorError,
+    mut each: impl FnMut(&[u8], u64) -> Result<(), ConnectorError>,
+) -> Result<(), ConnectorError> {
+    spill.clear();
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        let taken = match memchr::memchr(b'\n', buf) {
+            Some(i) if spill.is_empty() => {
+                each(&buf[..i], i as u64 + 1)?;
+                i + 1
+            }
+            Some(i) => {
+                spill.extend_from_slice(&buf[..i]);
+                each(spill, spill.len() as u64 + 1)?;
+                spill.clear();
+                i + 1
+            }
+            None => {
+                spill.extend_from_slice(buf);
+                buf.len()
+            }
+        };
+        reader.consume(taken);
+    }
+    if spill.is_empty() {
+        return Ok(());
+    }
+    each(spill, spill.len() as u64)
+}
+
+/// Reads every file, sending blocks of records through `ctx` from a blocking thread.
 fn read_all(
     files: Vec<PathBuf>,
     ctx: ConnectorContext,
@@ -161,8 +205,10 @@ fn read_all(
         .map(|m| m.len())
         .sum();
     let mut done_bytes = 0u64;
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut line = Vec::new();
+    // A block's texts are about half its lines' bytes; room for that saves the regrowth.
+    let new_block = || RecordBlock::with_capacity(BATCH, BATCH * 128);
+    let mut block = new_block();
+    let mut spill = Vec::new();
     for file in files {
         let io = |source| ConnectorError::Io {
             path: file.clone(),
@@ -171,14 +217,9 @@ fn read_all(
         let mut reader =
             std::io::BufReader::with_capacity(1 << 16, std::fs::File::open(&file).map_err(io)?);
         let mut number = 0u64;
-        loop {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line).map_err(io)?;
-            if n == 0 {
-                break;
-            }
+        for_each_line(&mut reader, &mut spill, io, |line, bytes| {
             number += 1;
-            done_bytes += n as u64;
+            done_bytes += bytes;
             let mut text = line.trim_ascii();
             if number == 1 {
                 // A UTF-8 byte order mark, as some Windows tools write.
@@ -188,26 +229,24 @@ fn read_all(
                     .trim_ascii();
             }
             if text.is_empty() {
-                continue;
+                return Ok(());
             }
-            match parse_line(text) {
-                Ok(record) => batch.push(record),
-                Err(reason) => {
-                    let message = format!("{}:{number}: {reason}", file.display());
-                    handle.block_on(ctx.skipped(message))?;
-                }
+            if let Err(reason) = parse_line_into(text, &mut block) {
+                let message = format!("{}:{number}: {reason}", file.display());
+                handle.block_on(ctx.skipped(message))?;
             }
-            if batch.len() >= BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if block.len() >= BATCH {
+                let full = std::mem::replace(&mut block, new_block());
                 handle.block_on(async {
-                    ctx.send_batch(full).await?;
+                    ctx.send_block(full).await?;
                     ctx.progress(done_bytes, Some(total)).await
                 })?;
             }
-        }
+            Ok(())
+        })?;
     }
     handle.block_on(async {
-        ctx.send_batch(batch).await?;
+        ctx.send_block(block).await?;
         ctx.progress(total, Some(total)).await
     })
 }
@@ -252,6 +291,7 @@ mod tests {
             match env.emit {
                 Emit::Record(r) => records.push(r),
                 Emit::Batch(rs) => records.extend(rs),
+                Emit::Block(b) => records.extend(b.to_records()),
                 Emit::Skipped(m) | Emit::Warning(m) => skipped.push(m),
                 _ => {}
             }

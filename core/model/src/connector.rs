@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 pub use tokio_util::sync::CancellationToken;
 
+use crate::block::RecordBlock;
 use crate::record::Record;
 
 /// Why a connector stopped early. The message is shown to the administrator next to the
@@ -41,6 +42,8 @@ pub enum ConnectorError {
 pub enum Emit {
     Record(Record),
     Batch(Vec<Record>),
+    /// Many records in compact form (see [`RecordBlock`]).
+    Block(RecordBlock),
     /// Everything emitted before this is stored before the cursor is saved.
     Checkpoint(String),
     /// A problem worth telling the administrator that did not stop the connector
@@ -136,6 +139,15 @@ impl ConnectorContext {
             return Ok(());
         }
         self.emit(Emit::Batch(records)).await
+    }
+
+    /// Sends many records in compact form: for sources of millions of records, which
+    /// then allocate per block instead of per text.
+    pub async fn send_block(&self, block: RecordBlock) -> Result<(), ConnectorError> {
+        if block.is_empty() {
+            return Ok(());
+        }
+        self.emit(Emit::Block(block)).await
     }
 
     /// Saves `cursor` once every record sent before it is committed.

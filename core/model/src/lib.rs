@@ -3,6 +3,7 @@
 //! boundary, and a harness to run a connector in a test. It knows no SQLite, xlsx, zip or
 //! HTTP, so a plugin built on it compiles none of them.
 
+pub mod block;
 pub mod connector;
 pub mod record;
 pub mod testing;
@@ -11,6 +12,7 @@ pub mod wire;
 /// The records under their historical module name (`tally_core::model`).
 pub use record as model;
 
+pub use block::{EntityView, RecordBlock, RecordView, SyncView, UserView};
 pub use connector::{
     BuildContext, CancellationToken, Connector, ConnectorContext, ConnectorError, ConnectorFactory,
     Emit, Envelope,

@@ -19,6 +19,7 @@ impl Run {
             match e {
                 Emit::Record(r) => out.push(r.clone()),
                 Emit::Batch(b) => out.extend(b.iter().cloned()),
+                Emit::Block(b) => out.extend(b.to_records()),
                 _ => {}
             }
         }
@@ -68,6 +69,7 @@ impl Run {
             .map(|e| match e {
                 Emit::Record(_) => 1,
                 Emit::Batch(b) => b.len(),
+                Emit::Block(b) => b.len(),
                 _ => 0,
             })
             .sum()

@@ -401,6 +401,7 @@ impl Host<'_> {
         let (kind, payload) = match emit {
             Emit::Record(r) => (abi::EMIT_BATCH, json(&[r])?),
             Emit::Batch(rs) => (abi::EMIT_BATCH, json(&rs)?),
+            Emit::Block(b) => (abi::EMIT_BATCH, json(&b.to_records())?),
             Emit::Checkpoint(c) => (abi::EMIT_CHECKPOINT, c.into_bytes()),
             Emit::Warning(m) => (abi::EMIT_WARNING, m.into_bytes()),
             Emit::Skipped(m) => (abi::EMIT_SKIPPED, m.into_bytes()),

@@ -78,6 +78,9 @@ pub struct App {
     /// The store changed since the last build started.
     pub stale: bool,
     pub last_build: Option<Instant>,
+    /// Records received in this collection when the last build started: a build's time
+    /// grows with them.
+    pub last_build_records: u64,
     pub help: bool,
     pub export: Export,
     pub width: u16,
@@ -125,6 +128,7 @@ impl App {
             // Build once at start: a configured store may hold data from earlier runs.
             stale: true,
             last_build: None,
+            last_build_records: 0,
             help: false,
             export: Export::Idle,
             width: 80,
@@ -284,10 +288,27 @@ impl App {
             None => true,
             Some(t) => !self.collecting() || now.saturating_duration_since(t) >= gap,
         };
-        if self.stale && !self.shared.building && due {
+        // A build that would still run when the collection ends shows nothing new for
+        // long: the final build waits for it, and meanwhile it takes a core from the
+        // collection. With numbers on screen, leave the rest to the final build.
+        let records = self.shared.received();
+        let growth = match self.last_build_records {
+            // Built from what the store held before this collection: growth unknown.
+            0 => 1.0,
+            then => (records as f64 / then as f64).max(1.0),
+        };
+        let next_build = took.mul_f64(growth);
+        let outlived = self.collecting()
+            && !nothing_shown
+            && self
+                .shared
+                .collection_left()
+                .is_some_and(|left| left < next_build);
+        if self.stale && !self.shared.building && due && !outlived {
             self.stale = false;
             self.shared.building = true;
             self.last_build = Some(now);
+            self.last_build_records = records;
             vec![Command::BuildReport]
         } else {
             vec![]

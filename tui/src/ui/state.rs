@@ -80,6 +80,17 @@ impl ConnectorRow {
         (secs > 0.05 && self.received > 0).then(|| self.received as f64 / secs)
     }
 
+    /// How much longer this connector will run, at its pace so far: zero once it has
+    /// ended, `None` while it has not started or does not say how far it is.
+    pub fn time_left(&self, now: Instant) -> Option<Duration> {
+        if matches!(self.state, ConnectorState::Done | ConnectorState::Failed(_)) {
+            return Some(Duration::ZERO);
+        }
+        let fraction = self.fraction().filter(|f| *f > 0.0)?;
+        let elapsed = now.saturating_duration_since(self.started?);
+        Some(elapsed.mul_f64((1.0 - fraction) / fraction))
+    }
+
     /// 0.0–1.0 when known: done connectors are complete, reported progress otherwise.
     pub fn fraction(&self) -> Option<f64> {
         match (&self.state, self.progress) {
@@ -130,6 +141,20 @@ pub struct Shared {
 impl Shared {
     pub fn collecting(&self) -> bool {
         matches!(self.collection, Collection::Running { .. })
+    }
+
+    /// How much longer the collection will run: its slowest connector's time left, when
+    /// every connector says how far it is.
+    pub fn collection_left(&self) -> Option<Duration> {
+        self.connectors
+            .iter()
+            .map(|c| c.time_left(self.now))
+            .try_fold(Duration::ZERO, |most, left| Some(most.max(left?)))
+    }
+
+    /// Records received so far in this collection, from every connector.
+    pub fn received(&self) -> u64 {
+        self.connectors.iter().map(|c| c.received).sum()
     }
 
     /// The current window's report, once one is built.

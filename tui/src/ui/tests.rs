@@ -821,6 +821,65 @@ fn the_first_records_replace_a_screen_of_zeros_at_once() {
     assert!(soon.is_empty(), "{soon:?}");
 }
 
+/// A collection 3.2 s in with numbers on screen from a build of 0.3 s over 100,000
+/// records, now at 400,000 records and `percent` of its input (the other connector done).
+/// Returns the commands of the tick when the next rebuild is due.
+fn numbers_shown_then_progress(percent: u64) -> Vec<Command> {
+    let mut app = app();
+    let t0 = Instant::now();
+    update(&mut app, Action::Tick(t0));
+    update(&mut app, Action::Collect);
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Started { connector: 0 }),
+    );
+    app.shared.connectors[0].started = Some(t0);
+    app.shared.connectors[1].state = ConnectorState::Done;
+    let stored = |app: &mut App, received: u64| {
+        update(
+            app,
+            Action::Collected(CollectEvent::Stored {
+                connector: 0,
+                received,
+                new: received,
+            }),
+        );
+    };
+    let mut numbers = Built::clone(&demo());
+    numbers.took = Duration::from_millis(300);
+    update(&mut app, Action::ReportBuilt(Box::new(numbers.clone())));
+    stored(&mut app, 100_000);
+    let second = update(&mut app, Action::Tick(t0 + Duration::from_millis(1_600)));
+    assert!(
+        matches!(second.as_slice(), [Command::BuildReport]),
+        "{second:?}"
+    );
+    update(&mut app, Action::ReportBuilt(Box::new(numbers)));
+    stored(&mut app, 400_000);
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Progress {
+            connector: 0,
+            done: percent,
+            total: Some(100),
+        }),
+    );
+    update(&mut app, Action::Tick(t0 + Duration::from_millis(3_200)))
+}
+
+#[test]
+fn no_rebuild_starts_that_the_end_of_the_collection_would_overtake() {
+    // 90 % in 3.2 s: 0.36 s left, and a build of 4× the records takes about 1.2 s.
+    let late = numbers_shown_then_progress(90);
+    assert!(late.is_empty(), "{late:?}");
+    // 40 % in 3.2 s: 4.8 s left, time for a build before the final one.
+    let early = numbers_shown_then_progress(40);
+    assert!(
+        matches!(early.as_slice(), [Command::BuildReport]),
+        "{early:?}"
+    );
+}
+
 fn outcome(name: &str, received: u64, state: ConnectorState) -> ConnectorOutcome {
     ConnectorOutcome {
         name: name.into(),

@@ -192,13 +192,41 @@ pub struct RecordBlock {
     items: Vec<Item>,
 }
 
-impl RecordBlock {
-    /// A block for about `records` records of about `text_bytes` bytes of text in all.
-    pub fn with_capacity(records: usize, text_bytes: usize) -> RecordBlock {
-        RecordBlock {
-            text: String::with_capacity(text_bytes),
-            items: Vec::with_capacity(records),
+/// Buffers of dropped blocks, for the next ones. A block is filled on a connector's thread
+/// and dropped on the store's: through the allocator, each of its two large buffers was
+/// freed to the other thread's heap, and the reader kept taking fresh memory meanwhile
+/// (a 1 M collection's peak went from 97 to 120 MiB). Kept empty, at most a few.
+static SPARE: std::sync::Mutex<Vec<(String, Vec<Item>)>> = std::sync::Mutex::new(Vec::new());
+
+/// Spare buffers kept at most: the blocks in flight at a collection's end, about.
+const SPARE_MAX: usize = 20;
+
+impl Drop for RecordBlock {
+    fn drop(&mut self) {
+        if self.text.capacity() == 0 && self.items.capacity() == 0 {
+            return;
         }
+        let mut text = std::mem::take(&mut self.text);
+        let mut items = std::mem::take(&mut self.items);
+        text.clear();
+        items.clear();
+        if let Ok(mut spare) = SPARE.lock() {
+            if spare.len() < SPARE_MAX {
+                spare.push((text, items));
+            }
+        }
+    }
+}
+
+impl RecordBlock {
+    /// A block for about `records` records of about `text_bytes` bytes of text in all,
+    /// on the buffers of a dropped one where there is one.
+    pub fn with_capacity(records: usize, text_bytes: usize) -> RecordBlock {
+        let spare = SPARE.lock().ok().and_then(|mut s| s.pop());
+        let (mut text, mut items) = spare.unwrap_or_default();
+        text.reserve(text_bytes);
+        items.reserve(records);
+        RecordBlock { text, items }
     }
 
     pub fn len(&self) -> usize {

@@ -152,6 +152,14 @@ pub async fn collect(
                         writes.push(tokio::task::spawn_blocking(move || {
                             record_outcomes(&path, &[record])
                         }));
+                        // Once the last connector has ended, every outcome is in the store
+                        // before anyone hears of that end: a front end may then build the
+                        // final report without waiting for the writer to close.
+                        if ended.iter().all(Option::is_some) {
+                            for w in writes.drain(..) {
+                                let _ = w.await;
+                            }
+                        }
                     }
                 }
                 _ => {}

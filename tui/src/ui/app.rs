@@ -284,9 +284,11 @@ impl App {
             REBUILD_EVERY.max(took * 3)
         };
         let now = self.shared.now;
+        // With every connector ended the store holds the final numbers already.
+        let collecting = self.collecting() && !self.shared.connectors_ended();
         let due = match self.last_build {
             None => true,
-            Some(t) => !self.collecting() || now.saturating_duration_since(t) >= gap,
+            Some(t) => !collecting || now.saturating_duration_since(t) >= gap,
         };
         // A build that would still run when the collection ends shows nothing new for
         // long: the final build waits for it, and meanwhile it takes a core from the
@@ -298,7 +300,7 @@ impl App {
             then => (records as f64 / then as f64).max(1.0),
         };
         let next_build = took.mul_f64(growth);
-        let outlived = self.collecting()
+        let outlived = collecting
             && !nothing_shown
             && self
                 .shared
@@ -492,9 +494,17 @@ pub fn update(app: &mut App, action: Action) -> Vec<Command> {
         Action::Collect => app.start_collection(),
         Action::Collected(event) => {
             app.on_collect_event(event);
-            vec![]
+            if app.shared.connectors_ended() {
+                // The last one: the final build need not wait for the next tick.
+                app.maybe_build()
+            } else {
+                vec![]
+            }
         }
         Action::CollectFinished(result) => {
+            // The final build started when the last connector ended (see `maybe_build`),
+            // and nothing was stored since.
+            let built_at_end = app.shared.connectors_ended() && !app.stale;
             let took = match &app.shared.collection {
                 Collection::Running { since } => app.shared.now.saturating_duration_since(*since),
                 _ => Duration::ZERO,
@@ -514,7 +524,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Command> {
                 }
                 Err(e) => app.shared.collection = Collection::Failed(e),
             }
-            app.stale = true;
+            let failed = matches!(app.shared.collection, Collection::Failed(_));
+            app.stale = app.stale || failed || !built_at_end;
             app.maybe_build()
         }
         Action::ReportBuilt(built) => {

@@ -272,7 +272,17 @@ pub fn build(
     let started = Instant::now();
     let computed_at = chrono::Utc::now();
     let report = crate::service::read_report(path, options, sources).map_err(|e| e.to_string())?;
-    let insights = WindowKind::ALL.map(|k| insights(report.window(k), managed));
+    // The two windows' insights at once: a tenth of a build of 1 M observations each.
+    let insights = std::thread::scope(|s| {
+        let [first, second] = WindowKind::ALL;
+        let report = &report;
+        let other = s.spawn(move || insights(report.window(second), managed));
+        let first = insights(report.window(first), managed);
+        let second = other
+            .join()
+            .unwrap_or_else(|_| insights(report.window(second), managed));
+        [first, second]
+    });
     Ok(Built {
         report,
         insights,

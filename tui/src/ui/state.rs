@@ -152,6 +152,16 @@ impl Shared {
             .try_fold(Duration::ZERO, |most, left| Some(most.max(left?)))
     }
 
+    /// Every connector of the running collection has ended: its records and outcomes are
+    /// stored, and only the writer's closing is left.
+    pub fn connectors_ended(&self) -> bool {
+        self.collecting()
+            && self
+                .connectors
+                .iter()
+                .all(|c| matches!(c.state, ConnectorState::Done | ConnectorState::Failed(_)))
+    }
+
     /// Records received so far in this collection, from every connector.
     pub fn received(&self) -> u64 {
         self.connectors.iter().map(|c| c.received).sum()

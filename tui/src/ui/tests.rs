@@ -880,6 +880,58 @@ fn no_rebuild_starts_that_the_end_of_the_collection_would_overtake() {
     );
 }
 
+#[test]
+fn the_final_build_starts_when_the_last_connector_ends_and_is_not_repeated() {
+    let mut app = app();
+    let t0 = Instant::now();
+    update(&mut app, Action::Tick(t0));
+    update(&mut app, Action::Collect);
+    update(
+        &mut app,
+        Action::ReportBuilt(Box::new(Built::clone(&demo()))),
+    );
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Finished {
+            connector: 1,
+            state: ConnectorState::Failed("HTTP 401".into()),
+        }),
+    );
+    update(
+        &mut app,
+        Action::Collected(CollectEvent::Stored {
+            connector: 0,
+            received: 5000,
+            new: 5000,
+        }),
+    );
+    // Well inside the rebuild gap, the collection still running: the last end starts it.
+    let at_end = update(
+        &mut app,
+        Action::Collected(CollectEvent::Finished {
+            connector: 0,
+            state: ConnectorState::Done,
+        }),
+    );
+    assert!(
+        matches!(at_end.as_slice(), [Command::BuildReport]),
+        "{at_end:?}"
+    );
+    let summary = CollectSummary {
+        connectors: vec![
+            outcome("demo", 5000, ConnectorState::Done),
+            outcome("sync-log", 0, ConnectorState::Failed("HTTP 401".into())),
+        ],
+    };
+    assert!(update(&mut app, Action::CollectFinished(Ok(summary))).is_empty());
+    let after = update(
+        &mut app,
+        Action::ReportBuilt(Box::new(Built::clone(&demo()))),
+    );
+    assert!(after.is_empty(), "no second final build: {after:?}");
+    assert!(matches!(app.shared.collection, Collection::Finished { .. }));
+}
+
 fn outcome(name: &str, received: u64, state: ConnectorState) -> ConnectorOutcome {
     ConnectorOutcome {
         name: name.into(),

@@ -258,11 +258,17 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
             sync_outcomes: Vec::new(),
         }
     };
-    // The windows share only read-only inputs: one on each core, resolving in turn.
+    // The windows share only read-only inputs: one on each core, resolving in turn where
+    // memory counts.
+    let in_turn = identities.iter().flatten().count() >= TURN_MIN_IDENTITIES;
     let (mut six_months, mut one_year) = std::thread::scope(|scope| {
         let (done, wait) = std::sync::mpsc::channel();
-        let six_months = scope.spawn(move || make(0, Turn::After(wait)));
-        let one_year = make(1, Turn::First(done));
+        let (first, after) = match in_turn {
+            true => (Turn::First(done), Turn::After(wait)),
+            false => (Turn::Free, Turn::Free),
+        };
+        let six_months = scope.spawn(move || make(0, after));
+        let one_year = make(1, first);
         match six_months.join() {
             Ok(six_months) => (six_months, one_year),
             // A panic is a bug: let it surface as one.
@@ -300,7 +306,14 @@ pub(super) fn non_empty(s: &str) -> Option<&str> {
 enum Turn {
     First(std::sync::mpsc::Sender<()>),
     After(std::sync::mpsc::Receiver<()>),
+    /// Both at once: below [`TURN_MIN_IDENTITIES`] the two resolutions together take
+    /// little memory (under 50 MB), and waiting cost a 1 M report a tenth of its time.
+    Free,
 }
+
+/// Identity tuples from which the windows resolve in turn (a 10 M store has about 1.2 M;
+/// a 1 M store about 120,000).
+const TURN_MIN_IDENTITIES: usize = 400_000;
 
 type UserParts = (
     Summary,

@@ -195,11 +195,13 @@ pub struct RecordBlock {
 /// Buffers of dropped blocks, for the next ones. A block is filled on a connector's thread
 /// and dropped on the store's: through the allocator, each of its two large buffers was
 /// freed to the other thread's heap, and the reader kept taking fresh memory meanwhile
-/// (a 1 M collection's peak went from 97 to 120 MiB). Kept empty, at most a few.
+/// (a 1 M collection's peak rose by a fifth). Kept empty.
 static SPARE: std::sync::Mutex<Vec<(String, Vec<Item>)>> = std::sync::Mutex::new(Vec::new());
 
-/// Spare buffers kept at most: the blocks in flight at a collection's end, about.
-const SPARE_MAX: usize = 20;
+/// Spare buffers kept at most (about 1.7 MB). While a source sends, each block dropped
+/// is soon taken again, so a few suffice; the rest of those still in flight when a
+/// collection ends go back to the allocator.
+const SPARE_MAX: usize = 4;
 
 impl Drop for RecordBlock {
     fn drop(&mut self) {

@@ -741,12 +741,19 @@ fn collection_events_fill_the_connector_rows_and_schedule_rebuilds() {
     );
 }
 
-#[test]
-fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
+/// An app whose first tick asked for a build of what the store held and whose
+/// collection has started; the time of that tick.
+fn collecting() -> (App, Instant) {
     let mut app = app();
     let t0 = Instant::now();
     update(&mut app, Action::Tick(t0));
     update(&mut app, Action::Collect);
+    (app, t0)
+}
+
+#[test]
+fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
+    let (mut app, t0) = collecting();
     let mut slow = Built::clone(&demo());
     slow.took = Duration::from_secs(4);
     update(&mut app, Action::ReportBuilt(Box::new(slow)));
@@ -767,10 +774,7 @@ fn a_slow_report_build_spaces_out_the_rebuilds_while_collecting() {
 /// A collection whose first build found an empty store after `took`, then its first
 /// commit; returns the commands of the tick 100 ms later.
 fn zeros_then_first_records(took: Duration) -> (App, Instant, Vec<Command>) {
-    let mut app = app();
-    let t0 = Instant::now();
-    update(&mut app, Action::Tick(t0));
-    update(&mut app, Action::Collect);
+    let (mut app, t0) = collecting();
     let mut empty = Built::clone(&demo());
     empty.report.six_months.summary = Default::default();
     empty.report.one_year.summary = Default::default();
@@ -825,10 +829,7 @@ fn the_first_records_replace_a_screen_of_zeros_at_once() {
 /// records, now at 400,000 records and `percent` of its input (the other connector done).
 /// Returns the commands of the tick when the next rebuild is due.
 fn numbers_shown_then_progress(percent: u64) -> Vec<Command> {
-    let mut app = app();
-    let t0 = Instant::now();
-    update(&mut app, Action::Tick(t0));
-    update(&mut app, Action::Collect);
+    let (mut app, t0) = collecting();
     update(
         &mut app,
         Action::Collected(CollectEvent::Started { connector: 0 }),
@@ -882,10 +883,7 @@ fn no_rebuild_starts_that_the_end_of_the_collection_would_overtake() {
 
 #[test]
 fn the_final_build_starts_when_the_last_connector_ends_and_is_not_repeated() {
-    let mut app = app();
-    let t0 = Instant::now();
-    update(&mut app, Action::Tick(t0));
-    update(&mut app, Action::Collect);
+    let (mut app, _) = collecting();
     update(
         &mut app,
         Action::ReportBuilt(Box::new(Built::clone(&demo()))),

@@ -201,8 +201,8 @@ static SPARE: std::sync::Mutex<Vec<(String, Vec<Item>)>> = std::sync::Mutex::new
 /// Spare buffers kept at most: the blocks in flight (the collector's channel holds 16
 /// envelopes, and one is filled while one is read), about 8 MB, kept for the next
 /// collection. With four kept, the stager's bursts (it empties a full channel at once)
-/// sent the rest back to the allocator, and a 1 M collection's peak went from 101 to
-/// 126–132 MiB.
+/// sent the rest back to the allocator, and a 1 M collection's peak went from 99–107 to
+/// 123–129 MiB.
 const SPARE_MAX: usize = 20;
 
 impl Drop for RecordBlock {

@@ -145,15 +145,6 @@ pub struct StoredIdentity {
     pub service_account: bool,
 }
 
-/// One end of a stored sync, as the report reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct StoredEntity {
-    pub system: String,
-    pub project: String,
-    pub entity_type: String,
-    pub entity_id: String,
-}
-
 /// One stored sync: its ends by entity id ([`Store::for_each_entity_ref`] reads them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoredSync {

@@ -81,8 +81,10 @@ struct End<'a> {
 /// error) returns `None` and the line goes to serde, which decides as before; so this
 /// only ever agrees with serde (tested on both paths). It parses in about half the
 /// instructions of serde's generic visitor (README-performance "jsonl").
+///
 /// `line` starts empty and is filled in place: moving a struct of twenty fields out of a
-/// function was a fifth of the reader's copying.
+/// function was nearly half of the reader's copying (callgrind: `memcpy` 289 M → 160 M
+/// instructions over 200,000 lines).
 fn fast_line<'a>(text: &'a str, line: &mut Line<'a>) -> Option<()> {
     let mut s = Scan {
         text,

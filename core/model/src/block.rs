@@ -381,20 +381,9 @@ impl RecordBlock {
     }
 }
 
-impl From<Vec<Record>> for RecordBlock {
-    fn from(records: Vec<Record>) -> Self {
-        let mut block = RecordBlock::with_capacity(records.len(), 0);
-        for r in records {
-            block.push(r);
-        }
-        block
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Account, AccountStatus};
 
     fn at(s: &str) -> DateTime<Utc> {
         s.parse().expect("time")
@@ -430,31 +419,24 @@ mod tests {
                 entity_id: "42".into(),
             },
         };
-        let account = Account {
-            system: "GitHub".into(),
-            at: at("2026-10-03T00:00:00Z"),
-            id: "7".into(),
-            email: None,
-            username: Some("ann".into()),
-            display_name: None,
-            status: AccountStatus::Active,
-            billable: true,
-            product: None,
-            last_active: None,
-            two_step: None,
-            sso: None,
-            service_account: false,
-        };
+        // An account: a kind that stays a whole record inside a block.
+        let account: Record = serde_json::from_str(
+            r#"{"kind":"account","system":"GitHub","at":"2026-10-03T00:00:00Z","id":"7","username":"ann","status":"active"}"#,
+        )
+        .expect("account");
         let records = vec![
             Record::User(user.clone()),
-            Record::Account(account),
+            account,
             Record::Sync(sync),
             Record::User(UserObservation {
                 email: None,
                 ..user
             }),
         ];
-        let block = RecordBlock::from(records.clone());
+        let mut block = RecordBlock::default();
+        for r in records.clone() {
+            block.push(r);
+        }
         assert_eq!(block.len(), 4);
         assert_eq!(block.to_records(), records);
         assert!(

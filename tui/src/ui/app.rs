@@ -294,19 +294,22 @@ impl App {
         // long: the final build waits for it, and meanwhile it takes a core from the
         // collection. With numbers on screen, leave the rest to the final build.
         let records = self.shared.received();
-        let growth = match self.last_build_records {
-            // Built from what the store held before this collection: growth unknown.
-            0 => 1.0,
-            then => (records as f64 / then as f64).max(1.0),
-        };
-        let next_build = took.mul_f64(growth);
-        let outlived = collecting
-            && !nothing_shown
-            && self
-                .shared
+        let outlived = || {
+            let growth = match self.last_build_records {
+                // Built from what the store held before this collection: growth unknown.
+                0 => 1.0,
+                then => (records as f64 / then as f64).max(1.0),
+            };
+            let next_build = took.mul_f64(growth);
+            self.shared
                 .collection_left()
-                .is_some_and(|left| left < next_build);
-        if self.stale && !self.shared.building && due && !outlived {
+                .is_some_and(|left| left < next_build)
+        };
+        let start = self.stale
+            && !self.shared.building
+            && due
+            && !(collecting && !nothing_shown && outlived());
+        if start {
             self.stale = false;
             self.shared.building = true;
             self.last_build = Some(now);

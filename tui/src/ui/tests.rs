@@ -714,17 +714,7 @@ fn collection_events_fill_the_connector_rows_and_schedule_rebuilds() {
     assert!(text.contains("1,200"), "records with separators:\n{text}");
 
     // The end of collection asks for a final build once the running one is in.
-    let summary = CollectSummary {
-        connectors: vec![
-            outcome("demo", 5000, ConnectorState::Done),
-            outcome("sync-log", 0, ConnectorState::Failed("HTTP 401".into())),
-        ],
-    };
-    assert!(update(&mut app, Action::CollectFinished(Ok(summary))).is_empty());
-    let after = update(
-        &mut app,
-        Action::ReportBuilt(Box::new(Built::clone(&demo()))),
-    );
+    let after = finish_then_build(&mut app);
     assert!(
         matches!(after.as_slice(), [Command::BuildReport]),
         "{after:?}"
@@ -915,19 +905,23 @@ fn the_final_build_starts_when_the_last_connector_ends_and_is_not_repeated() {
         matches!(at_end.as_slice(), [Command::BuildReport]),
         "{at_end:?}"
     );
+    let after = finish_then_build(&mut app);
+    assert!(after.is_empty(), "no second final build: {after:?}");
+    assert!(matches!(app.shared.collection, Collection::Finished { .. }));
+}
+
+/// The collection of [`app`]'s two connectors ends (demo done with 5,000 records, the
+/// other failed), which asks for nothing while a build runs; then that build comes in.
+/// Returns what its arrival asks for.
+fn finish_then_build(app: &mut App) -> Vec<Command> {
     let summary = CollectSummary {
         connectors: vec![
             outcome("demo", 5000, ConnectorState::Done),
             outcome("sync-log", 0, ConnectorState::Failed("HTTP 401".into())),
         ],
     };
-    assert!(update(&mut app, Action::CollectFinished(Ok(summary))).is_empty());
-    let after = update(
-        &mut app,
-        Action::ReportBuilt(Box::new(Built::clone(&demo()))),
-    );
-    assert!(after.is_empty(), "no second final build: {after:?}");
-    assert!(matches!(app.shared.collection, Collection::Finished { .. }));
+    assert!(update(app, Action::CollectFinished(Ok(summary))).is_empty());
+    update(app, Action::ReportBuilt(Box::new(Built::clone(&demo()))))
 }
 
 fn outcome(name: &str, received: u64, state: ConnectorState) -> ConnectorOutcome {

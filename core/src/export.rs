@@ -413,7 +413,7 @@ pub(crate) fn write_sheet<R, S>(
         let mut xml_bytes = 0u64;
         for row in page {
             for (column, widest) in columns.iter().zip(content.iter_mut()) {
-                let (width, bytes) = measure_value((column.value)(row), &mut scratch);
+                let (width, bytes) = measure_value((column.value)(row));
                 *widest = (*widest).max(width);
                 xml_bytes = xml_bytes.saturating_add(
                     CELL_XML_OVERHEAD
@@ -475,7 +475,7 @@ fn joined_text(value: &Value<'_>, buf: &mut String) {
 }
 
 /// The width (in characters) and size (in bytes) a value takes in its cell.
-fn measure_value(value: Value<'_>, scratch: &mut String) -> (usize, usize) {
+fn measure_value(value: Value<'_>) -> (usize, usize) {
     match value {
         Value::Count(n) => (count_width(n), 24),
         Value::Time(_) => (TIME_WIDTH, 24),
@@ -483,17 +483,16 @@ fn measure_value(value: Value<'_>, scratch: &mut String) -> (usize, usize) {
         // the whole text's length is an upper bound of the cell's.
         Value::Text(s) | Value::Ranked(s, _) => (measure(s), s.len()),
         joined => {
-            // The width counts MEASURE_LIMIT characters at most: build no further (a user
-            // with thousands of emails was built whole twice, once per reading). Past
-            // the budget the cell may be as long as any built cell.
-            scratch.clear();
-            joined.write_text(scratch, MEASURE_BUDGET);
-            let bytes = if scratch.len() > MEASURE_BUDGET {
+            // The width counts MEASURE_LIMIT characters at most: measure no further (a
+            // user with thousands of emails was built whole twice, once per reading).
+            // Past the budget the cell may be as long as any built cell.
+            let (width, bytes) = joined.measure_text(MEASURE_LIMIT, MEASURE_BUDGET);
+            let bytes = if bytes > MEASURE_BUDGET {
                 BUILD_BUDGET
             } else {
-                scratch.len()
+                bytes
             };
-            (measure(scratch), bytes)
+            (width, bytes)
         }
     }
 }

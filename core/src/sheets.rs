@@ -123,6 +123,40 @@ fn join<T>(
     }
 }
 
+/// The length of a text being measured, piece by piece ([`Value::measure_text`]).
+struct Measure {
+    chars: usize,
+    bytes: usize,
+    max_chars: usize,
+}
+
+impl Measure {
+    fn add(&mut self, s: &str) {
+        self.bytes += s.len();
+        if self.chars < self.max_chars {
+            self.chars += s.chars().take(self.max_chars - self.chars).count();
+        }
+    }
+
+    /// As [`join`] writes: past `budget` bytes no more items.
+    fn join<T>(
+        &mut self,
+        items: impl Iterator<Item = T>,
+        budget: usize,
+        mut add: impl FnMut(&mut Measure, T),
+    ) {
+        for (i, item) in items.enumerate() {
+            if self.bytes > budget {
+                break;
+            }
+            if i > 0 {
+                self.add(SEP);
+            }
+            add(self, item);
+        }
+    }
+}
+
 impl Value<'_> {
     /// Appends the cell as text, as every front end shows it. Counts have no separators
     /// here (the workbook formats them itself; see [`thousands`] for screens). Joined
@@ -153,6 +187,48 @@ impl Value<'_> {
             Value::Time(None) => {}
             Value::YesNo(b) => buf.push_str(if b { "Yes" } else { "No" }),
         }
+    }
+
+    /// What [`Value::write_text`] would write, measured without writing it: its length
+    /// in chars, counted up to `max_chars`, and in bytes, exact up to `max_bytes` and
+    /// past it some larger number. Measuring a million users' joined cells by building
+    /// them was a fifth of a 10 M export's workbooks.
+    pub fn measure_text(&self, max_chars: usize, max_bytes: usize) -> (usize, usize) {
+        let mut m = Measure {
+            chars: 0,
+            bytes: 0,
+            max_chars,
+        };
+        match *self {
+            Value::Text(s) | Value::Ranked(s, _) => m.add(s),
+            Value::List(v) => m.join(v.iter(), max_bytes, |m, s| m.add(s)),
+            Value::Interactions(u) => m.join(u.interactions(), max_bytes, |m, i| m.add(i.as_str())),
+            Value::SeenIn(u) => m.join(u.observed_in(), max_bytes, |m, (system, at)| {
+                m.add(system);
+                m.add(" (");
+                if (0..=9999).contains(&at.year()) {
+                    // `yyyy-mm-dd hh:mm`, as push_minute writes it.
+                    m.add("0000-00-00 00:00");
+                } else {
+                    let mut minute = String::new();
+                    push_minute(&mut minute, &at);
+                    m.add(&minute);
+                }
+                m.add(")");
+            }),
+            Value::NamedIn(u) => m.join(u.duplicates(), max_bytes, |m, (name, system)| {
+                m.add(name);
+                m.add(" (");
+                m.add(system);
+                m.add(")");
+            }),
+            Value::Count(_) | Value::Time(_) | Value::YesNo(_) => {
+                let mut text = String::new();
+                self.write_text(&mut text, max_bytes);
+                m.add(&text);
+            }
+        }
+        (m.chars, m.bytes)
     }
 
     /// The cell as text (see [`Value::write_text`]), without a budget.
@@ -587,6 +663,76 @@ mod tests {
             Value::YesNo(true).sort_cmp(&Value::YesNo(false)),
             Ordering::Less
         );
+    }
+
+    #[test]
+    fn measuring_a_cell_gives_what_writing_it_would() {
+        use crate::report::UserRowParts;
+        use crate::Interaction;
+        let t = |s: &str| s.parse::<DateTime<Utc>>().expect("time");
+        let long: Vec<String> = (0..400)
+            .map(|i| format!("ünïcödé{i}@corp.example"))
+            .collect();
+        let parts = |observed_in: Vec<(String, DateTime<Utc>)>| UserRowParts {
+            emails: long.clone(),
+            usernames: vec!["ann".into(), "ann.lee".into()],
+            display_names: vec!["Ann Lée 李".into()],
+            identified_by: Rule::UsernamesOrEmails,
+            interactions: vec![Interaction::Mention, Interaction::Updater],
+            observed_in,
+            service_account: false,
+            last_seen: t("2026-10-01T12:00:00Z"),
+            duplicates: vec![
+                ("ann".into(), "Jira".into()),
+                ("a.lee".into(), "GitHub".into()),
+            ],
+            shared_handles: Vec::new(),
+            forced_merge: false,
+        };
+        let rows: Vec<UserRow> = [
+            parts(vec![
+                ("Azure DevOps".into(), t("2026-09-30T08:15:00Z")),
+                ("Jira".into(), t("2026-10-01T12:00:00Z")),
+            ]),
+            // Years outside 0..=9999 are written another way.
+            parts(vec![("Jira".into(), t("+10000-01-01T00:00:00Z"))]),
+            parts(Vec::new()),
+        ]
+        .into_iter()
+        .map(UserRow::from)
+        .collect();
+        let names = vec!["x".to_string(); 600];
+        for row in &rows {
+            let values = [
+                Value::List(row.emails()),
+                Value::List(row.usernames()),
+                Value::List(row.display_names()),
+                Value::List(Texts::Strings(&names)),
+                Value::List(Texts::Strings(&[])),
+                Value::Interactions(row),
+                Value::SeenIn(row),
+                Value::NamedIn(row),
+                Value::Text("plain é"),
+                Value::Ranked("Emails", 1),
+                Value::Count(1234),
+                Value::Time(Some(row.last_seen())),
+                Value::Time(None),
+                Value::YesNo(true),
+            ];
+            for value in values {
+                for (max_chars, max_bytes) in [(256, 1024), (3, 5), (10_000, 100_000)] {
+                    let mut text = String::new();
+                    value.write_text(&mut text, max_bytes);
+                    let (chars, bytes) = value.measure_text(max_chars, max_bytes);
+                    let what = format!("{value:?} at {max_chars}/{max_bytes}");
+                    assert_eq!(chars, text.chars().take(max_chars).count(), "{what}");
+                    match text.len() > max_bytes {
+                        true => assert!(bytes > max_bytes, "{what}"),
+                        false => assert_eq!(bytes, text.len(), "{what}"),
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -450,7 +450,8 @@ pub(crate) fn write_sheet<R, S>(
         }
         for (row, values) in (1..).zip(page) {
             for (col, column) in (0..).zip(columns) {
-                write_value(&mut out, row, col, (column.value)(values), &mut scratch)?;
+                let value = (column.value)(values);
+                write_value(&mut out, row, col, value, column.repeats, &mut scratch)?;
             }
         }
         out.end()?;
@@ -499,21 +500,28 @@ fn measure_value(value: Value<'_>) -> (usize, usize) {
 
 /// One cell: counts and times as numbers, everything else as text cut to fit a cell if
 /// needed. An empty value is a blank cell.
+/// `value` as its cell; a text of a column that `repeats` through the workbook's
+/// shared-string table.
 fn write_value(
     out: &mut SheetOut<'_>,
     row: u32,
     col: u16,
     value: Value<'_>,
+    repeats: bool,
     scratch: &mut String,
 ) -> ZipResult<()> {
+    let text = |out: &mut SheetOut<'_>, text: &str| match repeats {
+        true => out.shared_text(row, col, text, Style::Plain),
+        false => out.text(row, col, text, Style::Plain),
+    };
     match value {
         Value::Count(n) => out.count(row, col, n, Style::Count),
         Value::Time(Some(t)) => write_time(out, row, col, t),
         Value::Time(None) => Ok(()),
-        Value::Text(s) | Value::Ranked(s, _) => out.text(row, col, &fit_cell(s), Style::Plain),
+        Value::Text(s) | Value::Ranked(s, _) => text(out, &fit_cell(s)),
         joined => {
             joined_text(&joined, scratch);
-            out.text(row, col, scratch, Style::Plain)
+            text(out, scratch)
         }
     }
 }

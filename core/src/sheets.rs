@@ -328,6 +328,9 @@ pub struct Column<R: 'static> {
     pub width: usize,
     /// Shown in the terminal UI's table (the workbook shows every column).
     pub on_screen: bool,
+    /// Holds a few texts over and over: the workbook keeps each once, in its
+    /// shared-string table, and a cell names it by number.
+    pub repeats: bool,
     pub value: for<'a> fn(&'a R) -> Value<'a>,
 }
 
@@ -387,6 +390,7 @@ pub(crate) const fn text<R>(
         kind: Kind::Text,
         width,
         on_screen: true,
+        repeats: false,
         value,
     }
 }
@@ -402,6 +406,7 @@ pub(crate) const fn count<R>(
         kind: Kind::Count,
         width: 0,
         on_screen: true,
+        repeats: false,
         value,
     }
 }
@@ -417,8 +422,15 @@ pub(crate) const fn time<R>(
         kind: Kind::Time,
         width: 0,
         on_screen: true,
+        repeats: false,
         value,
     }
+}
+
+/// The same column, its few texts kept once in the workbook ([`Column::repeats`]).
+pub(crate) const fn repeating<R>(mut column: Column<R>) -> Column<R> {
+    column.repeats = true;
+    column
 }
 
 /// The same column, left out of the terminal UI's table (it stays in the workbook and
@@ -522,16 +534,19 @@ pub static DETAILED_USER_REPORT: Sheet<UserRow> = Sheet {
         text("Display Name", "Name", 40, |u| {
             Value::List(u.display_names())
         }),
-        text("Identified By", "By", 20, |u| {
+        repeating(text("Identified By", "By", 20, |u| {
             Value::Ranked(u.identified_by.label(), u.identified_by.index())
-        }),
-        off_screen(text("Interaction Types", "Interactions", 60, |u| {
-            Value::Interactions(u)
         })),
+        off_screen(repeating(text(
+            "Interaction Types",
+            "Interactions",
+            60,
+            |u| Value::Interactions(u),
+        ))),
         off_screen(text("Observed In", "Seen in", 80, |u| Value::SeenIn(u))),
-        text("Service Account", "Svc", 16, |u| {
+        repeating(text("Service Account", "Svc", 16, |u| {
             Value::YesNo(u.service_account)
-        }),
+        })),
         time("Last Seen (UTC)", "Last seen", |u| {
             Value::Time(Some(u.last_seen()))
         }),

@@ -578,9 +578,7 @@ impl SheetOut<'_> {
     ) -> ZipResult<()> {
         self.cell(row, col, style);
         self.buf.extend_from_slice(b"><v>");
-        // `{}` of an f64 is its shortest exact form, as rust_xlsxwriter wrote it. Writing
-        // into a `Vec` cannot fail.
-        let _ = write!(self.buf, "{}", excel_serial(t));
+        push_serial(&mut self.buf, excel_serial(t));
         self.buf.extend_from_slice(b"</v></c>");
         self.flush_if_full()
     }
@@ -622,6 +620,17 @@ pub(crate) fn excel_serial(t: DateTime<Utc>) -> f64 {
     let ms = i64::from(time.num_seconds_from_midnight()) * 1000
         + i64::from(time.nanosecond() / 1_000_000);
     days + ms as f64 / (24.0 * 60.0 * 60.0 * 1000.0)
+}
+
+/// `serial`'s shortest exact form, as `{}` writes an f64 (and rust_xlsxwriter wrote
+/// it): `zmij` finds the same digits with fewer instructions (a 1 M export's time cells
+/// took 196 M with `{}`, 76 M with it, callgrind), and writes a whole number with `.0`,
+/// which `{}` leaves off. A serial of 1900..=9999 is never written with an exponent by
+/// either.
+fn push_serial(buf: &mut Vec<u8>, serial: f64) {
+    let mut digits = zmij::Buffer::new();
+    let text = digits.format(serial);
+    buf.extend_from_slice(text.strip_suffix(".0").unwrap_or(text).as_bytes());
 }
 
 /// Whether `t` is a date Excel can show (1900..=9999).
@@ -874,6 +883,33 @@ mod tests {
         let (_, table, rels, types) = parts(false);
         assert_eq!(table, None);
         assert!(!rels.contains("sharedStrings") && !types.contains("sharedStrings"));
+    }
+
+    #[test]
+    fn serials_are_written_as_rust_writes_them() {
+        let last_ms = 2_958_465.0 + 86_399_999.0 / 86_400_000.0;
+        let mut serials = vec![1.0, 59.0, 60.0, 61.0, 2_958_465.0, last_ms];
+        // Every millisecond pattern that matters: whole days, minutes, odd milliseconds,
+        // over the years Excel shows.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let days = 1 + x % 2_958_465;
+            let ms = (x >> 24) % 86_400_000;
+            let ms = match x % 3 {
+                0 => ms - ms % 60_000,
+                1 => ms - ms % 1000,
+                _ => ms,
+            };
+            serials.push(days as f64 + ms as f64 / 86_400_000.0);
+        }
+        for serial in serials {
+            let mut ours = Vec::new();
+            push_serial(&mut ours, serial);
+            assert_eq!(String::from_utf8(ours).unwrap(), format!("{serial}"));
+        }
     }
 
     #[test]

@@ -123,6 +123,10 @@ fn join<T>(
     }
 }
 
+/// The times (milliseconds since the epoch) of the years 0000 to 9999, which
+/// [`push_minute`] writes in 16 characters.
+const FOUR_DIGIT_YEARS_MS: std::ops::Range<i64> = -62_167_219_200_000..253_402_300_800_000;
+
 /// The length of a text being measured, piece by piece ([`Value::measure_text`]).
 struct Measure {
     chars: usize,
@@ -203,15 +207,15 @@ impl Value<'_> {
             Value::Text(s) | Value::Ranked(s, _) => m.add(s),
             Value::List(v) => m.join(v.iter(), max_bytes, |m, s| m.add(s)),
             Value::Interactions(u) => m.join(u.interactions(), max_bytes, |m, i| m.add(i.as_str())),
-            Value::SeenIn(u) => m.join(u.observed_in(), max_bytes, |m, (system, at)| {
+            Value::SeenIn(u) => m.join(u.observed_in_ms(), max_bytes, |m, (system, at)| {
                 m.add(system);
                 m.add(" (");
-                if (0..=9999).contains(&at.year()) {
+                if FOUR_DIGIT_YEARS_MS.contains(&at) {
                     // `yyyy-mm-dd hh:mm`, as push_minute writes it.
                     m.add("0000-00-00 00:00");
                 } else {
                     let mut minute = String::new();
-                    push_minute(&mut minute, &at);
+                    push_minute(&mut minute, &crate::store::from_millis(at));
                     m.add(&minute);
                 }
                 m.add(")");
@@ -222,7 +226,8 @@ impl Value<'_> {
                 m.add(system);
                 m.add(")");
             }),
-            Value::Count(_) | Value::Time(_) | Value::YesNo(_) => {
+            Value::YesNo(yes) => m.add(if yes { "Yes" } else { "No" }),
+            Value::Count(_) | Value::Time(_) => {
                 let mut text = String::new();
                 self.write_text(&mut text, max_bytes);
                 m.add(&text);
@@ -709,8 +714,11 @@ mod tests {
                 ("Azure DevOps".into(), t("2026-09-30T08:15:00Z")),
                 ("Jira".into(), t("2026-10-01T12:00:00Z")),
             ]),
-            // Years outside 0..=9999 are written another way.
+            // Years outside 0..=9999 are written another way; the bounds of those inside.
             parts(vec![("Jira".into(), t("+10000-01-01T00:00:00Z"))]),
+            parts(vec![("Jira".into(), t("9999-12-31T23:59:59.999Z"))]),
+            parts(vec![("Jira".into(), t("0000-01-01T00:00:00Z"))]),
+            parts(vec![("Jira".into(), t("-0001-12-31T23:59:59.999Z"))]),
             parts(Vec::new()),
         ]
         .into_iter()

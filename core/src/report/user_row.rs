@@ -219,11 +219,18 @@ impl UserRow {
 
     /// Each system the user was seen in with the last time, sorted by system.
     pub fn observed_in(&self) -> impl ExactSizeIterator<Item = (&str, DateTime<Utc>)> + '_ {
+        self.observed_in_ms()
+            .map(|(system, at)| (system, from_millis(at)))
+    }
+
+    /// [`UserRow::observed_in`] with the times as stored (milliseconds since the epoch),
+    /// for who needs no date of them.
+    pub fn observed_in_ms(&self) -> impl ExactSizeIterator<Item = (&str, i64)> + '_ {
         let systems = self.texts(Group::Systems);
         (0..systems.len()).map(move |i| {
             (
                 systems.get(i).unwrap_or(""),
-                from_millis(self.seen(i).unwrap_or(self.last_seen)),
+                self.seen(i).unwrap_or(self.last_seen),
             )
         })
     }

@@ -4,11 +4,25 @@
 //! counted twice at the split, and the syncs read beside must count as they do alone.
 
 use chrono::{DateTime, Duration, Utc};
-use tally_core::report::{build_report, ReportOptions};
+use tally_core::report::{build_report, Report, ReportOptions};
 use tally_core::store::Store;
 use tally_core::{EntityRef, Interaction, Record, SyncRecord, SyncStatus, UserObservation};
 
 const PEOPLE: usize = 45_000;
+
+/// The report at `as_of` of a fresh store holding `records`.
+fn report_of(records: &[Record], as_of: DateTime<Utc>) -> Report {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("large.db");
+    Store::open(&path)
+        .expect("store")
+        .writer()
+        .expect("writer")
+        .write_all(records)
+        .expect("write");
+    let store = Store::open(&path).expect("store");
+    build_report(&store, &ReportOptions::new(as_of)).expect("report")
+}
 
 fn observation(system: &str, at: DateTime<Utc>, i: usize, interaction: Interaction) -> Record {
     Record::User(UserObservation {
@@ -44,17 +58,7 @@ fn every_person_keeps_their_own_numbers_across_the_split_read() {
             ));
         }
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("large.db");
-    Store::open(&path)
-        .expect("store")
-        .writer()
-        .expect("writer")
-        .write_all(&records)
-        .expect("write");
-
-    let store = Store::open(&path).expect("store");
-    let report = build_report(&store, &ReportOptions::new(as_of)).expect("report");
+    let report = report_of(&records, as_of);
     for window in [&report.six_months, &report.one_year] {
         assert_eq!(window.summary.total_unique_users, PEOPLE as u64);
         assert_eq!(window.users.len(), PEOPLE);
@@ -138,17 +142,7 @@ fn syncs_read_beside_the_identities_count_each_entity_pair_once() {
             records.push(sync(at, jira, github, false));
         }
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("syncs.db");
-    Store::open(&path)
-        .expect("store")
-        .writer()
-        .expect("writer")
-        .write_all(&records)
-        .expect("write");
-
-    let store = Store::open(&path).expect("store");
-    let report = build_report(&store, &ReportOptions::new(as_of)).expect("report");
+    let report = report_of(&records, as_of);
     for (window, pairs) in [
         (&report.six_months, RECENT_PAIRS),
         (&report.one_year, PAIRS),

@@ -499,9 +499,8 @@ fn measure_value(value: Value<'_>) -> (usize, usize) {
 }
 
 /// One cell: counts and times as numbers, everything else as text cut to fit a cell if
-/// needed. An empty value is a blank cell.
-/// `value` as its cell; a text of a column that `repeats` through the workbook's
-/// shared-string table.
+/// needed, the text of a column that `repeats` through the workbook's shared-string
+/// table. An empty value is a blank cell.
 fn write_value(
     out: &mut SheetOut<'_>,
     row: u32,

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-
 use std::hash::BuildHasher;
 
 use chrono::{DateTime, Months, Utc};
@@ -281,8 +280,8 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
             Err(panic) => std::panic::resume_unwind(panic),
         }
     });
-    // The per-identity data is done with: free it before the sync facts take their place,
-    // so peak memory is the larger of the two, not their sum.
+    // The per-identity data is done with: freed before the sync facts are waited for
+    // (when read on this connection, before they are read).
     drop(identities);
     drop(aggs);
 

@@ -15,10 +15,10 @@
 //! theme, page setup and defined names), so Excel, LibreOffice and calamine read the
 //! same workbook; `theme1.xml` is the standard Office theme as rust_xlsxwriter ships it
 //! (MIT / Apache-2.0). Strings are inline (`t="inlineStr"`), so the sheets stream,
-//! except those of columns that hold a few texts over and over (a user's rule, whether a
-//! service account): these go once into a shared-string table written after the sheets,
-//! and a cell names one by number (`t="s"`). In the Detailed User Report such cells
-//! were two fifths of the XML.
+//! except those of columns that hold a few texts over and over (a user's rule, the
+//! interaction types, whether a service account): these go once into a shared-string
+//! table written after the sheets, and a cell names one by number (`t="s"`). In the
+//! Detailed User Report such cells were two fifths of the XML.
 
 use std::io::{Cursor, Seek, Write};
 

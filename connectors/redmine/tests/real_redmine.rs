@@ -124,7 +124,7 @@ async fn collects_from_a_real_redmine() {
     }
     let started = Instant::now();
     let redmine = tokio::task::spawn_blocking(Redmine::start).await.unwrap();
-    let api = Api::new(&redmine.url, &redmine.admin_key);
+    let api = Api::of(&redmine);
 
     // ---- The organisation: five people, two projects, one linked issue. ----
     let (alee, alee_key) = api.user("alee", "Ann", "Lee", "Ann.Lee@corp.example").await;

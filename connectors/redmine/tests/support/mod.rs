@@ -3,7 +3,7 @@
 //! Installed by `.ci/redmine.sh`.
 
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -269,6 +269,9 @@ pub struct Api {
     pub url: String,
     key: String,
     http: reqwest::Client,
+    /// The instance's Rails logs, whose end a failed request shows: a 500 says nothing
+    /// of its cause in the response.
+    logs: Vec<PathBuf>,
 }
 
 impl Api {
@@ -278,7 +281,38 @@ impl Api {
             url: url.to_string(),
             key: key.to_string(),
             http: reqwest::Client::new(),
+            logs: Vec::new(),
         }
+    }
+
+    /// This instance's API, a failed request showing the end of its logs.
+    pub fn of(redmine: &Redmine) -> Api {
+        let app = redmine.dir.path().join("app");
+        Api {
+            logs: vec![
+                app.join("log/production.log"),
+                app.join("instances/tally-test/log/production.log"),
+                redmine.dir.path().join("server.log"),
+            ],
+            ..Api::new(&redmine.url, &redmine.admin_key)
+        }
+    }
+
+    /// The last lines of every log there is.
+    fn log_tails(&self) -> String {
+        let mut out = String::new();
+        for log in &self.logs {
+            let Ok(text) = std::fs::read_to_string(log) else {
+                continue;
+            };
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(60)..].join("\n");
+            out.push_str(&format!(
+                "\n--- {} (last 60 lines) ---\n{tail}",
+                log.display()
+            ));
+        }
+        out
     }
 
     async fn send(
@@ -305,7 +339,8 @@ impl Api {
         let text = resp.text().await.expect("body");
         assert!(
             status.is_success(),
-            "{method} {path} as {as_user:?}: HTTP {status}: {text}"
+            "{method} {path} as {as_user:?}: HTTP {status}: {text}{}",
+            self.log_tails()
         );
         if text.trim().is_empty() {
             Value::Null

@@ -27,43 +27,52 @@ name = "bench"
 kind = "jsonl"
 path = "records.jsonl"
 EOF
-now() { date +%s.%N; }
+# The poll uses bash builtins only, besides the one `tmux capture-pane`: with a `date`,
+# `grep`, `cut`, `bc` and `sleep` per poll, 100 polls took 2.76 s of CPU (a third of a
+# core, taken from the tally it measures) and 77 ms apart; now 1.19 s, 64 ms apart.
+# A read that times out is the wait (a pipe only this script holds never has data).
+exec {tick}<> <(:)
+secs() { printf '%d.%02d' $(($1 / 1000000)) $(($1 % 1000000 / 10000)); }
 screen() { tmux -S "$dir/tmux" capture-pane -p -t tally 2>/dev/null || true; }
 uptime
-start=$(now)
+start=${EPOCHREALTIME/./}   # microseconds
 tmux -S "$dir/tmux" new-session -d -s tally -x 160 -y 45 -c "$dir" \
     "$(realpath "${TALLY:-target/release/tally}") --config tally.toml --as-of 2026-11-01"
 first="" key="" done="" pressed="" numbers="" changed=""
+numbers_re='Total Unique|Usernames|Emails|Display Names|Service Accounts|Total Entities'
 while :; do
     s=$(screen)
-    t=$(now)
-    nums=$(grep -E 'Total Unique|Usernames|Emails|Display Names|Service Accounts|Total Entities' <<<"$s" | cut -c1-42 || true)
+    t=${EPOCHREALTIME/./}
+    nums=""
+    while IFS= read -r line; do
+        [[ $line =~ $numbers_re ]] && nums+="${line:0:42}"$'\n'
+    done <<<"$s"
     if [ "$nums" != "$numbers" ]; then numbers=$nums; changed=$t; fi
-    if [ -z "$first" ] && grep -Eq 'Total Unique Users +[1-9]' <<<"$s"; then
+    if [ -z "$first" ] && [[ $s =~ Total\ Unique\ Users\ +[1-9] ]]; then
         first=$t
-        if ! grep -q 'Collection: ✓ done' <<<"$s"; then
+        if [[ $s != *'Collection: ✓ done'* ]]; then
             tmux -S "$dir/tmux" send-keys -t tally 2
             pressed=$t
         fi
     fi
-    if [ -n "$pressed" ] && [ -z "$key" ] && grep -q '\[2 Summary\]' <<<"$s"; then
+    if [ -n "$pressed" ] && [ -z "$key" ] && [[ $s == *'[2 Summary]'* ]]; then
         key=$t
         tmux -S "$dir/tmux" send-keys -t tally 1
     fi
-    [ -z "$done" ] && grep -q 'Collection: ✓ done' <<<"$s" && done=$t
+    [ -z "$done" ] && [[ $s == *'Collection: ✓ done'* ]] && done=$t
     # The numbers are final when the collection is done and the report built after it
     # shows no change for 5 s.
-    if [ -n "$done" ] && (($(echo "$t - $done > 5" | bc))); then break; fi
-    if (($(echo "$t - $start > 120" | bc))); then
+    if [ -n "$done" ] && ((t - done > 5000000)); then break; fi
+    if ((t - start > 120000000)); then
         echo "gave up after 120 s; the screen:"
         echo "$s"
         exit 1
     fi
-    sleep 0.05
+    read -rt 0.05 -u "$tick" || true
 done
-final=$(echo "if ($changed > $done) $changed else $done" | bc)
-printf 'first numbers after %.2f s\n' "$(echo "$first - $start" | bc)"
-[ -n "$key" ] && printf 'a key during collection answered in %.2f s\n' "$(echo "$key - $pressed" | bc)"
-printf 'collection done on screen after %.2f s\n' "$(echo "$done - $start" | bc)"
-printf 'final numbers after %.2f s\n' "$(echo "$final - $start" | bc)"
+final=$((changed > done ? changed : done))
+echo "first numbers after $(secs $((first - start))) s"
+[ -n "$key" ] && echo "a key during collection answered in $(secs $((key - pressed))) s"
+echo "collection done on screen after $(secs $((done - start))) s"
+echo "final numbers after $(secs $((final - start))) s"
 screen | head -20

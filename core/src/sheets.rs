@@ -104,22 +104,118 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-fn join<T>(
-    buf: &mut String,
+/// Where a cell's text goes, piece by piece: a `String`, or a [`Measure`] of what it
+/// would hold. One description of each value's text ([`Value::write_into`]) serves both.
+trait TextSink {
+    fn add(&mut self, s: &str);
+    /// Bytes so far.
+    fn written(&self) -> usize;
+    fn count(&mut self, n: u64);
+    /// `yyyy-mm-dd hh:mm`, as [`push_minute`] writes it.
+    fn minute(&mut self, t: &DateTime<Utc>);
+    /// [`TextSink::minute`] of a time in milliseconds since the epoch.
+    fn minute_ms(&mut self, at: i64) {
+        self.minute(&crate::store::from_millis(at));
+    }
+}
+
+impl TextSink for String {
+    fn add(&mut self, s: &str) {
+        self.push_str(s);
+    }
+
+    fn written(&self) -> usize {
+        self.len()
+    }
+
+    fn count(&mut self, n: u64) {
+        // Writing to a String cannot fail.
+        let _ = write!(self, "{n}");
+    }
+
+    fn minute(&mut self, t: &DateTime<Utc>) {
+        push_minute(self, t);
+    }
+}
+
+/// The times (milliseconds since the epoch) of the years 0000 to 9999, which
+/// [`push_minute`] writes in 16 characters.
+const FOUR_DIGIT_YEARS_MS: std::ops::Range<i64> = -62_167_219_200_000..253_402_300_800_000;
+
+/// The length of a text being measured ([`Value::measure_text`]): chars up to
+/// `max_chars`, and bytes.
+struct Measure {
+    chars: usize,
+    bytes: usize,
+    max_chars: usize,
+}
+
+impl TextSink for Measure {
+    fn add(&mut self, s: &str) {
+        self.bytes += s.len();
+        if self.chars < self.max_chars {
+            self.chars += s.chars().take(self.max_chars - self.chars).count();
+        }
+    }
+
+    fn written(&self) -> usize {
+        self.bytes
+    }
+
+    fn count(&mut self, n: u64) {
+        self.ascii(n.checked_ilog10().map_or(1, |d| d as usize + 1));
+    }
+
+    fn minute(&mut self, t: &DateTime<Utc>) {
+        match (0..=9999).contains(&t.year()) {
+            true => self.ascii(MINUTE_LEN),
+            false => self.built(|text| push_minute(text, t)),
+        }
+    }
+
+    /// Without making a date of the time.
+    fn minute_ms(&mut self, at: i64) {
+        match FOUR_DIGIT_YEARS_MS.contains(&at) {
+            true => self.ascii(MINUTE_LEN),
+            false => self.built(|text| text.minute_ms(at)),
+        }
+    }
+}
+
+/// `yyyy-mm-dd hh:mm` of a four-digit year.
+const MINUTE_LEN: usize = 16;
+
+impl Measure {
+    /// `len` ASCII characters.
+    fn ascii(&mut self, len: usize) {
+        self.bytes += len;
+        self.chars = (self.chars + len).min(self.max_chars);
+    }
+
+    /// What `write` writes, built to be measured (the rare cells not measured directly).
+    fn built(&mut self, write: impl FnOnce(&mut String)) {
+        let mut text = String::new();
+        write(&mut text);
+        self.add(&text);
+    }
+}
+
+/// `items` joined with [`SEP`]; past `budget` bytes no more items, so a user with a
+/// million values does not cost a megabyte string (the cell is certain to be cut).
+fn join<S: TextSink, T>(
+    sink: &mut S,
     items: impl Iterator<Item = T>,
     budget: usize,
-    mut push: impl FnMut(&mut String, T),
+    mut push: impl FnMut(&mut S, T),
 ) {
     for (i, item) in items.enumerate() {
-        // Past the budget the cell is certain to be cut, so a user with a million values
-        // does not cost a megabyte string.
-        if buf.len() > budget {
+        if sink.written() > budget {
             break;
         }
         if i > 0 {
-            buf.push_str(SEP);
+            sink.add(SEP);
         }
-        push(buf, item);
+        push(sink, item);
     }
 }
 
@@ -131,74 +227,12 @@ fn yes_no(yes: bool) -> &'static str {
     }
 }
 
-/// The times (milliseconds since the epoch) of the years 0000 to 9999, which
-/// [`push_minute`] writes in 16 characters.
-const FOUR_DIGIT_YEARS_MS: std::ops::Range<i64> = -62_167_219_200_000..253_402_300_800_000;
-
-/// The length of a text being measured, piece by piece ([`Value::measure_text`]).
-struct Measure {
-    chars: usize,
-    bytes: usize,
-    max_chars: usize,
-}
-
-impl Measure {
-    fn add(&mut self, s: &str) {
-        self.bytes += s.len();
-        if self.chars < self.max_chars {
-            self.chars += s.chars().take(self.max_chars - self.chars).count();
-        }
-    }
-
-    /// As [`join`] writes: past `budget` bytes no more items.
-    fn join<T>(
-        &mut self,
-        items: impl Iterator<Item = T>,
-        budget: usize,
-        mut add: impl FnMut(&mut Measure, T),
-    ) {
-        for (i, item) in items.enumerate() {
-            if self.bytes > budget {
-                break;
-            }
-            if i > 0 {
-                self.add(SEP);
-            }
-            add(self, item);
-        }
-    }
-}
-
 impl Value<'_> {
     /// Appends the cell as text, as every front end shows it. Counts have no separators
     /// here (the workbook formats them itself; see [`thousands`] for screens). Joined
     /// values stop once `budget` bytes are written.
     pub fn write_text(&self, buf: &mut String, budget: usize) {
-        match *self {
-            Value::Text(s) | Value::Ranked(s, _) => buf.push_str(s),
-            Value::List(v) => join(buf, v.iter(), budget, |b, s| b.push_str(s)),
-            Value::Interactions(u) => {
-                join(buf, u.interactions(), budget, |b, i| b.push_str(i.as_str()))
-            }
-            Value::SeenIn(u) => join(buf, u.observed_in(), budget, |b, (system, at)| {
-                b.push_str(system);
-                b.push_str(" (");
-                push_minute(b, &at);
-                b.push(')');
-            }),
-            Value::NamedIn(u) => join(buf, u.duplicates(), budget, |b, (name, system)| {
-                b.push_str(name);
-                b.push_str(" (");
-                b.push_str(system);
-                b.push(')');
-            }),
-            Value::Count(n) => {
-                let _ = write!(buf, "{n}");
-            }
-            Value::Time(Some(t)) => push_minute(buf, &t),
-            Value::Time(None) => {}
-            Value::YesNo(b) => buf.push_str(yes_no(b)),
-        }
+        self.write_into(buf, budget);
     }
 
     /// What [`Value::write_text`] would write, measured without writing it: its length
@@ -212,37 +246,34 @@ impl Value<'_> {
             bytes: 0,
             max_chars,
         };
-        match *self {
-            Value::Text(s) | Value::Ranked(s, _) => m.add(s),
-            Value::List(v) => m.join(v.iter(), max_bytes, |m, s| m.add(s)),
-            Value::Interactions(u) => m.join(u.interactions(), max_bytes, |m, i| m.add(i.as_str())),
-            Value::SeenIn(u) => m.join(u.observed_in_ms(), max_bytes, |m, (system, at)| {
-                m.add(system);
-                m.add(" (");
-                if FOUR_DIGIT_YEARS_MS.contains(&at) {
-                    // `yyyy-mm-dd hh:mm`, as push_minute writes it.
-                    m.add("0000-00-00 00:00");
-                } else {
-                    let mut minute = String::new();
-                    push_minute(&mut minute, &crate::store::from_millis(at));
-                    m.add(&minute);
-                }
-                m.add(")");
-            }),
-            Value::NamedIn(u) => m.join(u.duplicates(), max_bytes, |m, (name, system)| {
-                m.add(name);
-                m.add(" (");
-                m.add(system);
-                m.add(")");
-            }),
-            Value::YesNo(yes) => m.add(yes_no(yes)),
-            Value::Count(_) | Value::Time(_) => {
-                let mut text = String::new();
-                self.write_text(&mut text, max_bytes);
-                m.add(&text);
-            }
-        }
+        self.write_into(&mut m, max_bytes);
         (m.chars, m.bytes)
+    }
+
+    fn write_into<S: TextSink>(&self, sink: &mut S, budget: usize) {
+        match *self {
+            Value::Text(s) | Value::Ranked(s, _) => sink.add(s),
+            Value::List(v) => join(sink, v.iter(), budget, |b, s| b.add(s)),
+            Value::Interactions(u) => {
+                join(sink, u.interactions(), budget, |b, i| b.add(i.as_str()))
+            }
+            Value::SeenIn(u) => join(sink, u.observed_in_ms(), budget, |b, (system, at)| {
+                b.add(system);
+                b.add(" (");
+                b.minute_ms(at);
+                b.add(")");
+            }),
+            Value::NamedIn(u) => join(sink, u.duplicates(), budget, |b, (name, system)| {
+                b.add(name);
+                b.add(" (");
+                b.add(system);
+                b.add(")");
+            }),
+            Value::Count(n) => sink.count(n),
+            Value::Time(Some(t)) => sink.minute(&t),
+            Value::Time(None) => {}
+            Value::YesNo(b) => sink.add(yes_no(b)),
+        }
     }
 
     /// The cell as text (see [`Value::write_text`]), without a budget.
@@ -747,7 +778,10 @@ mod tests {
                 Value::Text("plain é"),
                 Value::Ranked("Emails", 1),
                 Value::Count(1234),
+                Value::Count(0),
+                Value::Count(u64::MAX),
                 Value::Time(Some(row.last_seen())),
+                Value::Time(Some(t("+10000-01-01T00:00:00Z"))),
                 Value::Time(None),
                 Value::YesNo(true),
             ];

@@ -84,7 +84,7 @@ fn run(dir: &Path, app: &Path, what: &str, program: &str, args: &[&str]) -> Stri
 
 fn rails_env(mut cmd: Command, dir: &Path) -> Command {
     cmd.env("RAILS_ENV", "production")
-        .env("REDMINE_INSTANCE", "tally-test")
+        .env("REDMINE_INSTANCE", INSTANCE)
         .env("BUNDLE_GEMFILE", dir.join("Gemfile"))
         .env("REDMINE_LANG", "en")
         // Keep the caller's bundler settings (e.g. a deployment path) out of it.
@@ -92,6 +92,12 @@ fn rails_env(mut cmd: Command, dir: &Path) -> Command {
         .env_remove("RUBYOPT");
     cmd
 }
+
+/// Debian's name for this instance's configuration, database and logs.
+const INSTANCE: &str = "tally-test";
+
+/// The WEBrick server's output, in the instance's temporary directory.
+const SERVER_LOG: &str = "server.log";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -120,7 +126,7 @@ impl Redmine {
         for link in ["instances", "config/database.yml", "Gemfile.lock"] {
             let _ = std::fs::remove_file(app.join(link));
         }
-        let instance = app.join("instances/tally-test");
+        let instance = app.join("instances").join(INSTANCE);
         for sub in ["config", "files", "log", "tmp/cache", "tmp/pids"] {
             std::fs::create_dir_all(instance.join(sub)).expect("instance dirs");
         }
@@ -188,7 +194,7 @@ impl Redmine {
             .to_string();
 
         let port = free_port();
-        let log = std::fs::File::create(root.join("server.log")).expect("server log");
+        let log = std::fs::File::create(root.join(SERVER_LOG)).expect("server log");
         let mut cmd = rails_env(Command::new("bin/rails"), root);
         use std::os::unix::process::CommandExt;
         let child = cmd
@@ -232,7 +238,7 @@ impl Redmine {
     }
 
     fn server_log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.path().join(SERVER_LOG)).unwrap_or_default()
     }
 
     fn wait_until_up(&mut self) {
@@ -285,14 +291,16 @@ impl Api {
         }
     }
 
-    /// This instance's API, a failed request showing the end of its logs.
+    /// This instance's API, a failed request showing the end of its logs: Rails writes
+    /// to the instance's (`REDMINE_INSTANCE`), WEBrick to the server log.
     pub fn of(redmine: &Redmine) -> Api {
-        let app = redmine.dir.path().join("app");
+        let root = redmine.dir.path();
         Api {
             logs: vec![
-                app.join("log/production.log"),
-                app.join("instances/tally-test/log/production.log"),
-                redmine.dir.path().join("server.log"),
+                root.join("app/instances")
+                    .join(INSTANCE)
+                    .join("log/production.log"),
+                root.join(SERVER_LOG),
             ],
             ..Api::new(&redmine.url, &redmine.admin_key)
         }

@@ -151,6 +151,18 @@ fn month_index(starts: &[i64], at: i64) -> usize {
 /// Below this many identities per half, a second connection costs more than it saves.
 const PARALLEL_SCAN_MIN_IDENTITIES: usize = 20_000;
 
+/// The page cache of a report's connections, in KiB.
+const REPORT_CACHE_KIB: u32 = 8 * 1024;
+
+/// Another connection to `store`'s file, for a read on another thread beside this one's
+/// (a connection serves one thread at a time); `None` when it cannot be opened, and the
+/// caller reads on `store` instead.
+fn second_connection(store: &Store) -> Option<Store> {
+    let second = Store::open(store.path()).ok()?;
+    second.set_cache_kib(REPORT_CACHE_KIB).ok()?;
+    Some(second)
+}
+
 /// Opens the store at `path` and builds the report: what every front end does.
 pub fn read_report(path: &std::path::Path, opts: &ReportOptions) -> Result<Report, StoreError> {
     build_report(&Store::open(path)?, opts)
@@ -158,7 +170,7 @@ pub fn read_report(path: &std::path::Path, opts: &ReportOptions) -> Result<Repor
 
 /// Builds both windows' report at `opts.as_of`.
 pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, StoreError> {
-    store.set_cache_kib(8 * 1024)?;
+    store.set_cache_kib(REPORT_CACHE_KIB)?;
     let windows = [
         window(WindowKind::SixMonths, opts.as_of),
         window(WindowKind::OneYear, opts.as_of),
@@ -200,7 +212,7 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
     // second connection that cannot be opened, are read on this one alone.
     let mid = aggs.len() / 2;
     let second = (mid >= PARALLEL_SCAN_MIN_IDENTITIES)
-        .then(|| Store::open(store.path()).ok())
+        .then(|| second_connection(store))
         .flatten();
     match second {
         Some(second) => {
@@ -208,10 +220,7 @@ pub fn build_report(store: &Store, opts: &ReportOptions) -> Result<Report, Store
             let len = low.len() + high.len();
             let scan = &scan;
             std::thread::scope(|scope| {
-                let other = scope.spawn(move || {
-                    second.set_cache_kib(8 * 1024)?;
-                    scan(&second, mid..len, high)
-                });
+                let other = scope.spawn(move || scan(&second, mid..len, high));
                 let here = scan(store, 0..mid, low);
                 match other.join() {
                     Ok(there) => here.and(there),
@@ -661,15 +670,12 @@ impl SyncReader {
         if store.max_entity_id()? < PARALLEL_SYNCS_MIN_ENTITIES {
             return Ok(later);
         }
-        let Ok(second) = Store::open(store.path()) else {
+        let Some(second) = second_connection(store) else {
             return Ok(later);
         };
         let reading = std::thread::Builder::new()
             .name("report-syncs".into())
-            .spawn(move || {
-                second.set_cache_kib(8 * 1024)?;
-                SyncFacts::read(&second, starts, end)
-            });
+            .spawn(move || SyncFacts::read(&second, starts, end));
         Ok(reading.map_or(later, SyncReader::Beside))
     }
 

@@ -485,8 +485,8 @@ fn measure_value(value: Value<'_>) -> (usize, usize) {
         Value::Text(s) | Value::Ranked(s, _) => (measure(s), s.len()),
         joined => {
             // The width counts MEASURE_LIMIT characters at most: measure no further (a
-            // user with thousands of emails was built whole twice, once per reading).
-            // Past the budget the cell may be as long as any built cell.
+            // user with thousands of emails would be measured whole). Past the budget the
+            // cell may be as long as any built cell.
             let (width, bytes) = joined.measure_text(MEASURE_LIMIT, MEASURE_BUDGET);
             let bytes = if bytes > MEASURE_BUDGET {
                 BUILD_BUDGET

@@ -1739,9 +1739,14 @@ impl Interner {
 /// WAL size after which a commit of the writer checkpoints (SQLite's default is 1,000
 /// pages). A collection's transactions each rewrite most pages of the observation table,
 /// so at the default every commit copied the whole table from the WAL into the database
-/// once more (and synced it). The writer checkpoints once when it is dropped instead,
-/// copying each page once; this bound (1 GiB) only keeps the WAL of a very long run finite.
-const WRITER_AUTOCHECKPOINT_BYTES: i64 = 1 << 30;
+/// once more (and synced it); the writer also checkpoints when it is dropped. The bound
+/// is 256 MiB, not more: a checkpointed WAL is written again from its start, into pages
+/// the kernel already holds, while a WAL that only grows takes fresh pages and blocks
+/// for each frame. A 10 M collection with 1 GiB (one checkpoint, a 1.6 GB WAL) took
+/// 10.7–13.2 s with 3.3–5.0 s of system time; with 256 MiB 8.6–11.9 s with 1.3–4.5 s,
+/// and with 4 GiB 15.2 s; at 1 M, whose WAL stays under 256 MiB, nothing changes
+/// (bench/RESULTS.md, "The WAL's size").
+const WRITER_AUTOCHECKPOINT_BYTES: i64 = 1 << 28;
 
 /// The page cache of a store's connection, in KiB: room for the upper levels of every
 /// B-tree a report walks.

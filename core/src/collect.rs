@@ -21,8 +21,9 @@ use crate::store::{Interner, SqlWriter, Staged, Store, StoreError, WriteCounts};
 /// as this run has stored so far. Each commit writes its rows in key order, touching every
 /// B-tree page it changes once; growing batches keep the pages rewritten over a run near
 /// twice the final table instead of once per fixed-size batch, while the first numbers
-/// are committed early. The cap bounds the staged rows (24 bytes each) in memory; two
-/// batches are alive at once (one written, the next staged), hence 1 M, not 2 M.
+/// are committed early. The cap bounds the staged rows (16 bytes an observation) in
+/// memory; two batches are alive at once (one written, the next staged), hence 1 M, not
+/// 2 M (2 M was slower too: bench/RESULTS.md, "The WAL's size").
 const MIN_BATCH_RECORDS: usize = 50_000;
 const MAX_BATCH_RECORDS: usize = 1_000_000;
 /// A transaction is committed after this long even if small, so stored counts move on.

@@ -1742,10 +1742,9 @@ impl Interner {
 /// once more (and synced it); the writer also checkpoints when it is dropped. The bound
 /// is 256 MiB, not more: a checkpointed WAL is written again from its start, into pages
 /// the kernel already holds, while a WAL that only grows takes fresh pages and blocks
-/// for each frame. A 10 M collection with 1 GiB (one checkpoint, a 1.6 GB WAL) took
-/// 10.7–13.2 s with 3.3–5.0 s of system time; with 256 MiB 8.6–11.9 s with 1.3–4.5 s,
-/// and with 4 GiB 15.2 s; at 1 M, whose WAL stays under 256 MiB, nothing changes
-/// (bench/RESULTS.md, "The WAL's size").
+/// for each frame. A 10 M collection took 10.7–13.8 s with 1 GiB (one checkpoint, at
+/// 1.17 GB of WAL), 8.6–11.9 s with 256 MiB and 15.2 s with 4 GiB (none); at 1 M, whose
+/// WAL stays under 256 MiB, nothing changes (bench/RESULTS.md, "The WAL's size").
 const WRITER_AUTOCHECKPOINT_BYTES: i64 = 1 << 28;
 
 /// The page cache of a store's connection, in KiB: room for the upper levels of every

@@ -1508,6 +1508,21 @@ impl Staged {
         })
     }
 
+    /// Puts the rows in key order and drops repeats, as [`SqlWriter::write`] takes
+    /// them. Done by whoever stages the batch: in a collection that is the stager's
+    /// thread, not the SQL thread, which sets the pace at 10 M observations.
+    fn sort(&mut self) {
+        // Tag by tag, the smallest first: of equal observations of two tags, the first
+        // one's is added and the other's ignored, as in one sorted list.
+        for observations in &mut self.observations {
+            observations.sort_unstable();
+            observations.dedup();
+        }
+        self.syncs.sort_unstable();
+        self.syncs
+            .dedup_by_key(|s| (s.source, s.target, s.at, s.success));
+    }
+
     /// Empties the batch for reuse, keeping its buffers.
     fn clear(&mut self, next_at_begin: [i64; 4]) {
         self.next_at_begin = next_at_begin;
@@ -1968,6 +1983,7 @@ impl Batch<'_, '_> {
     /// The staged batch, to be written by [`SqlWriter::write`]; its ids stay handed out.
     pub fn finish(mut self) -> Staged {
         self.open = false;
+        self.staged.sort();
         std::mem::take(&mut self.staged)
     }
 
@@ -1987,6 +2003,7 @@ impl Batch<'_, '_> {
         };
         // On failure `Drop` forgets what this batch interned (from `staged.next_at_begin`,
         // which the write leaves as it was).
+        self.staged.sort();
         let done = sql.write(&mut self.staged)?;
         self.open = false;
         Ok(done)
@@ -2001,7 +2018,8 @@ impl SqlWriter<'_> {
         }
     }
 
-    /// Writes `staged` in one transaction; returns the rows really added, in total and
+    /// Writes `staged` (as [`Batch::finish`] left it) in one transaction; returns the rows
+    /// really added, in total and
     /// per tag (index = tag). On failure the transaction is rolled back; the batches
     /// staged after this one refer to its ids, so the writer should then be dropped.
     pub fn write(
@@ -2184,12 +2202,8 @@ impl SqlWriter<'_> {
         for (account, latest) in dirty {
             write_latest(self.conn, account, latest).map_err(err)?;
         }
-        // Sorted where they are, so that the batch's buffers can be used again. Tag by
-        // tag, the smallest first: of equal observations of two tags, the first one's is
-        // added and the other's ignored, as in one sorted list.
-        for (tag, observations) in staged.observations.iter_mut().enumerate() {
-            observations.sort_unstable();
-            observations.dedup();
+        // Sorted by `Staged::sort`, tag by tag, the smallest first.
+        for (tag, observations) in staged.observations.iter().enumerate() {
             let tag = u16::try_from(tag).unwrap_or(u16::MAX);
             insert_rows(
                 observations,
@@ -2204,11 +2218,8 @@ impl SqlWriter<'_> {
             )
             .map_err(err)?;
         }
-        let syncs = &mut staged.syncs;
-        syncs.sort_unstable();
-        syncs.dedup_by_key(|s| (s.source, s.target, s.at, s.success));
         insert_rows(
-            syncs,
+            &staged.syncs,
             &mut self.insert_syncs,
             &mut self.insert_sync,
             |s| [s.source, s.target, s.at, i64::from(s.success)],

@@ -8,9 +8,9 @@
 //! bench accounts N DAYS DB  N accounts read daily for DAYS days (1 % change a day)
 //! ```
 
-/// The binary's allocator, so that the figures are the binary's (tui/src/main.rs).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The binary's allocator and its options, so that the figures are the binary's.
+#[path = "../src/allocator.rs"]
+mod allocator;
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -236,6 +236,7 @@ fn peak_memory() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    allocator::configure();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let arg = |i: usize| -> anyhow::Result<&String> {
         args.get(i).with_context(|| {

@@ -5,10 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// See the workspace's Cargo.toml for why (bench/RESULTS.md, "Allocator").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+mod allocator;
 mod headless;
 mod registry;
 mod serve;
@@ -94,6 +91,7 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_PARTIAL: u8 = 3;
 
 fn main() -> ExitCode {
+    allocator::configure();
     let cli = Cli::parse();
     headless::set_verbosity(if cli.quiet {
         headless::Verbosity::Quiet

@@ -1,0 +1,25 @@
+//! The binary's allocator, shared with the benchmark (`tui/examples/bench.rs`) so that its
+//! figures are the binary's. See the workspace's Cargo.toml for why mimalloc
+//! (bench/RESULTS.md, "Allocator").
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h` (libmimalloc-sys names no
+/// constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Milliseconds freed memory stays with the process before mimalloc hands it back: 10,
+/// as in mimalloc 2, instead of mimalloc 3's 1,000. A report frees its per-identity data
+/// while it builds the rows, and within that second the freed pages were still counted
+/// as the process's: the 10 M export's peak went from 499–513 to 426–435 MiB, the 10 M
+/// collection's from 230–238 to 206–209 MiB, at the same speed (bench/RESULTS.md,
+/// "Freed memory handed back").
+const PURGE_DELAY_MS: std::ffi::c_long = 10;
+
+/// Sets the allocator's options; call first thing in `main`.
+pub fn configure() {
+    // SAFETY: sets one of mimalloc's documented options to a value in its range; mimalloc
+    // reads its options without locks, and this runs before any other thread exists.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
+}

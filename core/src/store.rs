@@ -1512,8 +1512,6 @@ impl Staged {
     /// them. Done by whoever stages the batch: in a collection that is the stager's
     /// thread, not the SQL thread, which sets the pace at 10 M observations.
     fn sort(&mut self) {
-        // Tag by tag, the smallest first: of equal observations of two tags, the first
-        // one's is added and the other's ignored, as in one sorted list.
         for observations in &mut self.observations {
             observations.sort_unstable();
             observations.dedup();
@@ -2018,10 +2016,10 @@ impl SqlWriter<'_> {
         }
     }
 
-    /// Writes `staged` (as [`Batch::finish`] left it) in one transaction; returns the rows
-    /// really added, in total and
-    /// per tag (index = tag). On failure the transaction is rolled back; the batches
-    /// staged after this one refer to its ids, so the writer should then be dropped.
+    /// Writes `staged` (as [`Batch::finish`] left it: sorted) in one transaction; returns
+    /// the rows really added, in total and per tag (index = tag). On failure the
+    /// transaction is rolled back; the batches staged after this one refer to its ids, so
+    /// the writer should then be dropped.
     pub fn write(
         &mut self,
         staged: &mut Staged,
@@ -2202,7 +2200,9 @@ impl SqlWriter<'_> {
         for (account, latest) in dirty {
             write_latest(self.conn, account, latest).map_err(err)?;
         }
-        // Sorted by `Staged::sort`, tag by tag, the smallest first.
+        // Sorted by `Staged::sort`. Tag by tag, the smallest first: of equal observations
+        // of two tags, the first one's is added and the other's ignored, as in one sorted
+        // list.
         for (tag, observations) in staged.observations.iter().enumerate() {
             let tag = u16::try_from(tag).unwrap_or(u16::MAX);
             insert_rows(

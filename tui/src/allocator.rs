@@ -12,8 +12,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// Milliseconds freed memory stays with the process before mimalloc hands it back: 10,
 /// as in mimalloc 2, instead of mimalloc 3's 1,000. A report frees its per-identity data
 /// while it builds the rows, and within that second the freed pages were still counted
-/// as the process's: the 10 M export's peak went from 499–513 to 426–435 MiB, the 10 M
-/// collection's from 230–238 to 206–209 MiB, at the same speed (bench/RESULTS.md,
+/// as the process's: the 10 M export's peak went from 468–505 to 437–440 MiB, the 10 M
+/// collection's from 239–242 to 217–221 MiB, at the same speed (bench/RESULTS.md,
 /// "Freed memory handed back").
 const PURGE_DELAY_MS: std::ffi::c_long = 10;
 

@@ -16,7 +16,8 @@
 # out file data untouched for about a minute (a DAMON pageout scheme, see
 # /sys/kernel/mm/damon/admin) and hands the freed memory back to its host, so an input
 # generated or last read earlier would be read from disk, into memory the host must
-# supply again: up to 4.5 s more for the 10 M collection (bench/RESULTS.md, "Cold input").
+# supply again: up to 4.5 s more for the 10 M collection (bench/RESULTS.md, "Cold
+# input, the stager's sort, freed memory").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -n "${NO_BUILD:-}" ] || cargo build --release -p tally --example bench

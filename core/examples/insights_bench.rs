@@ -13,9 +13,9 @@
 //!
 //! Figures and what they mean: bench/RESULTS-insights.md.
 
-/// The binary's allocator, so that the figures are the binary's (tui/src/main.rs).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// The binary's allocator and its options, so that the figures are the binary's.
+#[path = "../../tui/src/allocator.rs"]
+mod allocator;
 
 use std::path::Path;
 use std::time::Instant;
@@ -270,6 +270,7 @@ fn phases(db: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    allocator::configure();
     let args: Vec<String> = std::env::args().collect();
     let num = |i: usize, default: u64| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     match args.get(1).map(String::as_str) {

@@ -407,9 +407,7 @@ fn stage_loop(
                     in_batch += rs.len();
                 }
                 Emit::Block(block) => {
-                    for r in block.iter() {
-                        batch.record_view(r)?;
-                    }
+                    batch.block(&block)?;
                     n.received += block.len() as u64;
                     in_batch += block.len();
                 }

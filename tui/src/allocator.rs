@@ -1,5 +1,5 @@
-//! The binary's allocator, shared with the benchmark (`tui/examples/bench.rs`) so that its
-//! figures are the binary's. See the workspace's Cargo.toml for why mimalloc
+//! The binary's allocator, shared with the benchmarks (`tui/examples/bench.rs`,
+//! `core/examples/insights_bench.rs`) so that their figures are the binary's. See the workspace's Cargo.toml for why mimalloc
 //! (bench/RESULTS.md, "Allocator").
 
 #[global_allocator]
@@ -14,7 +14,7 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// while it builds the rows, and within that second the freed pages were still counted
 /// as the process's: the 10 M export's peak went from 468–505 to 437–440 MiB, the 10 M
 /// collection's from 239–242 to 217–221 MiB, at the same speed (bench/RESULTS.md,
-/// "Freed memory handed back").
+/// "Cold input, the stager's sort, freed memory").
 const PURGE_DELAY_MS: std::ffi::c_long = 10;
 
 /// Sets the allocator's options; call first thing in `main`.

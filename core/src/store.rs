@@ -1891,10 +1891,8 @@ impl Batch<'_, '_> {
             *slot = look_ahead(self, ahead.next());
         }
         for (i, record) in block.iter().enumerate() {
-            let slot = &mut digests[i % PREFETCH_AHEAD];
-            let digest = std::mem::replace(slot, None);
             let next = look_ahead(self, ahead.next());
-            digests[i % PREFETCH_AHEAD] = next;
+            let digest = std::mem::replace(&mut digests[i % PREFETCH_AHEAD], next);
             match (record, digest) {
                 (RecordView::User(u), Some(digest)) => self.observation_of(&u, digest)?,
                 (record, _) => self.record_view(record)?,
@@ -2651,6 +2649,85 @@ mod tests {
         );
         drop(w);
         assert_eq!(store.counts().expect("counts").1, 310);
+    }
+
+    #[test]
+    fn a_block_is_stored_as_its_records_one_by_one() {
+        use crate::model::{EntityRef, SyncRecord};
+        // People new to the store, seen again within and beyond the prefetch's reach,
+        // between syncs and an integration (which `Batch::block` hands on as they are).
+        let mut records = Vec::new();
+        for i in 0..300u32 {
+            let who = format!("p{}@x.example", (i * 7) % 23);
+            records.push(obs(
+                &who,
+                &format!("2026-01-01T{:02}:{:02}:00Z", i / 60, i % 60),
+            ));
+            if i % 9 == 0 {
+                let entity = |system: &str, id: String| EntityRef {
+                    system: system.into(),
+                    project: Some("OPS".into()),
+                    entity_type: Some("Bug".into()),
+                    entity_id: id,
+                };
+                records.push(Record::Sync(SyncRecord {
+                    at: "2026-01-02T00:00:00Z".parse().expect("time"),
+                    status: SyncStatus::Success,
+                    source: entity("Jira", format!("OPS-{}", i % 5)),
+                    target: entity("ADO", format!("{}", i % 5)),
+                }));
+            }
+            if i == 150 {
+                records.push(integration(true, "2026-01-01T00:00:00Z"));
+            }
+        }
+        let mut block = RecordBlock::with_capacity(records.len(), 1 << 16);
+        for r in &records {
+            block.push(r.clone());
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let stored = |name: &str, as_block: bool| {
+            let mut store = Store::open(&dir.path().join(name)).expect("open");
+            let mut w = store.writer().expect("writer");
+            let mut b = w.begin().expect("begin");
+            if as_block {
+                b.block(&block).expect("block");
+            } else {
+                for r in &records {
+                    b.record(r).expect("record");
+                }
+            }
+            let counts = b.commit().expect("commit");
+            drop(w);
+            let mut identities = Vec::new();
+            store
+                .for_each_identity_ref(
+                    |_| true,
+                    |id, parts, _| identities.push((id, parts[1].to_owned())),
+                )
+                .expect("identities");
+            let mut observations = Vec::new();
+            store
+                .for_each_observation(i64::MIN, i64::MAX, |id, at, i| {
+                    observations.push((id, at, i))
+                })
+                .expect("observations");
+            (
+                counts.observations,
+                counts.syncs,
+                store.counts().expect("counts"),
+                identities,
+                observations,
+            )
+        };
+        let one_by_one = stored("records.db", false);
+        let as_block = stored("block.db", true);
+        assert_eq!(
+            one_by_one.2,
+            (23, 300, 5, 1),
+            "identities, observations, syncs, integrations"
+        );
+        assert_eq!(as_block, one_by_one);
     }
 
     #[test]

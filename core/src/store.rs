@@ -1877,28 +1877,29 @@ impl Batch<'_, '_> {
     /// the stager's time at 10 M observations; so each user record's key is digested and
     /// its slot prefetched [`PREFETCH_AHEAD`] records before it is looked up.
     pub fn block(&mut self, block: &RecordBlock) -> Result<(), StoreError> {
-        let mut ahead = block.iter();
-        let mut digests = [None; PREFETCH_AHEAD];
-        let look_ahead = |batch: &Self, record: Option<RecordView<'_>>| match record {
-            Some(RecordView::User(u)) => {
-                let digest = identity_digest(&u);
-                batch.interner.keys[Table::Identity as usize].prefetch(digest);
-                Some(digest)
+        let mut records = block.iter();
+        // The records taken from the block but not staged yet, each with its identity's
+        // digest (user records) once its slot is prefetched.
+        let mut ahead = std::collections::VecDeque::with_capacity(PREFETCH_AHEAD + 1);
+        loop {
+            while ahead.len() <= PREFETCH_AHEAD {
+                let Some(record) = records.next() else { break };
+                let digest = match &record {
+                    RecordView::User(u) => {
+                        let digest = identity_digest(u);
+                        self.interner.keys[Table::Identity as usize].prefetch(digest);
+                        Some(digest)
+                    }
+                    _ => None,
+                };
+                ahead.push_back((record, digest));
             }
-            _ => None,
-        };
-        for slot in &mut digests {
-            *slot = look_ahead(self, ahead.next());
-        }
-        for (i, record) in block.iter().enumerate() {
-            let next = look_ahead(self, ahead.next());
-            let digest = std::mem::replace(&mut digests[i % PREFETCH_AHEAD], next);
-            match (record, digest) {
-                (RecordView::User(u), Some(digest)) => self.observation_of(&u, digest)?,
-                (record, _) => self.record_view(record)?,
+            match ahead.pop_front() {
+                Some((RecordView::User(u), Some(digest))) => self.observation_of(&u, digest)?,
+                Some((record, _)) => self.record_view(record)?,
+                None => return Ok(()),
             }
         }
-        Ok(())
     }
 
     fn corrupt(&self, table: &'static str, detail: String) -> StoreError {
@@ -1967,13 +1968,9 @@ impl Batch<'_, '_> {
 
     /// [`Batch::observation`] with the identity's key digested already.
     fn observation_of(&mut self, u: &UserView<'_>, identity: u128) -> Result<(), StoreError> {
-        let system = trim(u.system);
-        let identity = self.intern_digested(
-            Table::Identity,
-            &identity_key(u),
-            u.service_account,
-            identity,
-        )?;
+        let key = identity_key(u);
+        let system = key[0];
+        let identity = self.intern_digested(Table::Identity, &key, u.service_account, identity)?;
         // Observations keep their project, not their entity: no count depends on the
         // entity, and interning every work item ever touched would cost memory per item.
         let project = match opt(u.project) {

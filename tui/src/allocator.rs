@@ -1,6 +1,6 @@
 //! The binary's allocator, shared with the benchmarks (`tui/examples/bench.rs`,
-//! `core/examples/insights_bench.rs`) so that their figures are the binary's. See the workspace's Cargo.toml for why mimalloc
-//! (bench/RESULTS.md, "Allocator").
+//! `core/examples/insights_bench.rs`) so that their figures are the binary's. See the
+//! workspace's Cargo.toml for why mimalloc (bench/RESULTS.md, "Allocator").
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -22,4 +22,25 @@ pub fn configure() {
     // SAFETY: sets one of mimalloc's documented options to a value in its range; mimalloc
     // reads its options without locks, and this runs before any other thread exists.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_option_set_is_the_purge_delay() {
+        // libmimalloc-sys has no constant for it: a number that named another option
+        // would set that one instead. Only the purge delay starts at 1,000 ms.
+        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+            return;
+        }
+        // SAFETY: reads and sets one of mimalloc's options.
+        let before = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(before, 1000, "mimalloc 3's default purge delay");
+        configure();
+        // SAFETY: as above.
+        let after = unsafe { libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) };
+        assert_eq!(after, PURGE_DELAY_MS);
+    }
 }
